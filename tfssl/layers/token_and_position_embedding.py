@@ -1,0 +1,91 @@
+"""BERT input embeddings: token + learned position (+ segment), then LayerNorm and dropout."""
+
+import keras
+from keras import ops
+
+from tfssl.layers.hash_dropout import HashDropout
+
+
+@keras.saving.register_keras_serializable(package="tfssl")
+class TokenAndPositionEmbedding(keras.layers.Layer):
+    """Sums token, position and segment embeddings.
+
+    Args:
+        vocabulary_size: number of token ids.
+        sequence_length: size of the position table (the longest input accepted).
+        hidden_dim: embedding width.
+        num_segments: size of the segment table; 0 disables segments.
+        dropout: dropout after the LayerNorm.
+        layer_norm_epsilon: LayerNorm epsilon (BERT: 1e-12).
+        initializer_range: stddev of the truncated-normal initializer (BERT: 0.02).
+
+    `token_embedding` is exposed so heads can tie their output projection to it.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        hidden_dim,
+        num_segments=2,
+        dropout=0.1,
+        layer_norm_epsilon=1e-12,
+        initializer_range=0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocabulary_size = int(vocabulary_size)
+        self.sequence_length = int(sequence_length)
+        self.hidden_dim = int(hidden_dim)
+        self.num_segments = int(num_segments)
+        self.dropout = float(dropout)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.initializer_range = float(initializer_range)
+        init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
+        self.token_embedding = keras.layers.Embedding(
+            self.vocabulary_size, self.hidden_dim, embeddings_initializer=init, name="token_embedding"
+        )
+        self.position_embedding = keras.layers.Embedding(
+            self.sequence_length, self.hidden_dim, embeddings_initializer=init, name="position_embedding"
+        )
+        self.segment_embedding = (
+            keras.layers.Embedding(self.num_segments, self.hidden_dim, embeddings_initializer=init, name="segment_embedding")
+            if self.num_segments
+            else None
+        )
+        self.layer_norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, name="embeddings_layer_norm")
+        self.dropout_layer = HashDropout(self.dropout)
+
+    def build(self, token_ids_shape, segment_ids_shape=None):
+        self.token_embedding.build(token_ids_shape)
+        self.position_embedding.build((None,))
+        if self.segment_embedding is not None:
+            self.segment_embedding.build(token_ids_shape)
+        self.layer_norm.build(tuple(token_ids_shape) + (self.hidden_dim,))
+        self.built = True
+
+    def call(self, token_ids, segment_ids=None, training=None):
+        length = ops.shape(token_ids)[1]
+        x = self.token_embedding(token_ids)  # (batch, length, hidden_dim)
+        x = x + self.position_embedding(ops.arange(length))[None]  # (1, length, hidden_dim) broadcast
+        if self.segment_embedding is not None and segment_ids is not None:
+            x = x + self.segment_embedding(segment_ids)
+        return self.dropout_layer(self.layer_norm(x), training=training)
+
+    def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):
+        return tuple(token_ids_shape) + (self.hidden_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length,
+                "hidden_dim": self.hidden_dim,
+                "num_segments": self.num_segments,
+                "dropout": self.dropout,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "initializer_range": self.initializer_range,
+            }
+        )
+        return config
