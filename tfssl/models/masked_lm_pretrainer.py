@@ -15,6 +15,7 @@ Example:
 """
 
 import keras
+import tensorflow as tf
 
 from tfssl.layers.masked_lm_head import MaskedLMHead
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
@@ -95,6 +96,9 @@ class MaskedLMPretrainer(keras.Model):
         """
         if optimizer == "auto":
             optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay)
+        # The default loss is the global masked-token mean (see `compute_loss`); a loss given
+        # here replaces it and Keras' usual per-replica reduction applies.
+        self._global_masked_mean = loss == "auto"
         if loss == "auto":
             loss = masked_lm_loss()
         if weighted_metrics == "auto":
@@ -105,6 +109,26 @@ class MaskedLMPretrainer(keras.Model):
         super().compile(
             optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, jit_compile=jit_compile, **kwargs
         )
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Cross-entropy summed over masked tokens, divided by the masked-token count of the
+        *global* batch. Per replica it returns `local_sum / global_count`, which is already
+        scaled for distribution: replicas' gradients sum to the gradient of the global mean, so
+        N replicas with batch B train exactly like one device with batch N*B even when replicas
+        hold different numbers of masked tokens."""
+        if not getattr(self, "_global_masked_mean", False) or sample_weight is None:
+            return super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(y, y_pred, from_logits=True)  # (batch, slots)
+        weight = tf.cast(sample_weight, cross_entropy.dtype)
+        local_sum = tf.reduce_sum(cross_entropy * weight)
+        count = tf.reduce_sum(weight)
+        replica_context = tf.distribute.get_replica_context()
+        if replica_context is not None and replica_context.num_replicas_in_sync > 1:
+            count = replica_context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+        loss = tf.math.divide_no_nan(local_sum, count)
+        if self.losses:
+            loss = loss + keras.src.losses.loss.scale_loss_for_distribution(tf.add_n(self.losses))
+        return loss
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "backbone": keras.saving.serialize_keras_object(self.backbone)}

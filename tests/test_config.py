@@ -1,0 +1,53 @@
+import json
+
+import pytest
+
+from tfssl.config import ConfigError, MLMPretrainConfig, load_config, save_config
+
+
+def test_defaults_file_and_overrides_in_order(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 3\npreset: mini\nlearning_rate: 0.0005\n")
+    config = load_config(MLMPretrainConfig, str(path), ["--epochs=4", "--whole-word-masking=true", "--max_train_minutes=none"])
+    assert (config.epochs, config.preset, config.learning_rate, config.whole_word_masking) == (4, "mini", 5e-4, True)
+    assert config.max_train_minutes is None
+    save_config(config, str(tmp_path / "out.json"))
+    assert json.loads((tmp_path / "out.json").read_text())["epochs"] == 4
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path):
+    with pytest.raises(ConfigError, match="unknown config key 'learning_rat'.*'learning_rate'"):
+        load_config(MLMPretrainConfig, overrides=["--learning_rat=1"])
+    path = tmp_path / "c.json"
+    path.write_text('{"batchsize": 3}')
+    with pytest.raises(ConfigError, match=f"{path}: unknown config key 'batchsize'"):
+        load_config(MLMPretrainConfig, str(path))
+
+
+@pytest.mark.parametrize("override", ["--epochs=two", "--epochs=1.5", "--whole_word_masking=maybe", "--learning_rate=fast"])
+def test_wrong_types_are_named(override):
+    with pytest.raises(ConfigError, match="is not a valid"):
+        load_config(MLMPretrainConfig, overrides=[override])
+
+
+def test_wrong_type_in_json_file(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text('{"batch_size": "large"}')
+    with pytest.raises(ConfigError, match="batch_size='large' is not a valid int"):
+        load_config(MLMPretrainConfig, str(path))
+
+
+def test_sequence_length_beyond_the_position_table():
+    with pytest.raises(ConfigError, match="beyond the position table"):
+        load_config(MLMPretrainConfig, overrides=["--sequence_length=1024"])
+
+
+def test_bad_files_and_forms(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(MLMPretrainConfig, str(tmp_path / "missing.yaml"))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(MLMPretrainConfig, str(bad))
+    with pytest.raises(ConfigError, match="--key=value"):
+        load_config(MLMPretrainConfig, overrides=["--epochs"])

@@ -1,0 +1,60 @@
+"""Strategy choice, and masked-LM training under MirroredStrategy on 2 logical CPU devices
+giving the same losses as one device with the same global batch (a fresh process, since
+logical devices must be set before TensorFlow starts)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from tfssl.training.strategy import choose_strategy
+
+SCRIPT = r"""
+import json, sys
+import numpy as np, tensorflow as tf, keras
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tfssl.models.encoder_backbone import EncoderBackbone
+from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
+from tfssl.training.strategy import choose_strategy
+
+rng = np.random.default_rng(0)
+x = {"token_ids": rng.integers(5, 60, (64, 16)).astype("int32"), "padding_mask": np.ones((64, 16), "int32"),
+     "mask_positions": np.sort(rng.integers(1, 15, (64, 3)), axis=1).astype("int32")}
+y = rng.integers(5, 60, (64, 3)).astype("int32")
+w = (rng.random((64, 3)) < 0.8).astype("float32")
+losses = {}
+for name in ("one_device", "mirrored"):
+    strategy = choose_strategy(name)
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = MaskedLMPretrainer(EncoderBackbone(60, 2, 2, 32, 64, sequence_length=16, dropout=0.0))
+        model.build()
+        model.compile(learning_rate=1e-3, warmup_steps=1, total_steps=100, jit_compile=False)
+    ds = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(16)
+    hist = model.fit(ds, epochs=3, verbose=0, shuffle=False).history
+    losses[name] = {"loss": hist["loss"], "replicas": strategy.num_replicas_in_sync}
+print(json.dumps(losses))
+"""
+
+
+def test_choose_strategy_names():
+    assert choose_strategy("auto").num_replicas_in_sync == 1
+    assert isinstance(choose_strategy("one_device"), tf.distribute.OneDeviceStrategy)
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        choose_strategy("tpu-pod")
+
+
+def test_mirrored_on_two_cpus_matches_one_device():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["mirrored"]["replicas"] == 2 and result["one_device"]["replicas"] == 1
+    one, mirrored = result["one_device"]["loss"], result["mirrored"]["loss"]
+    assert one[-1] < one[0]
+    for a, b in zip(one, mirrored):
+        assert abs(a - b) < 1e-4, (one, mirrored)

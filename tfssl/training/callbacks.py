@@ -1,0 +1,82 @@
+"""Keras callbacks for long runs: a wall-clock budget and loss/accuracy curves saved as PNG."""
+
+import json
+import os
+import time
+
+import keras
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training cleanly (after the current batch) once `minutes` of fit time have passed.
+
+    The stop is recorded in `stopped_early` and the number of steps done in `steps_done`,
+    so a report can say the run was cut short and where.
+    """
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.minutes = float(minutes)
+        self.stopped_early = False
+        self.steps_done = 0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps_done += 1
+        if time.monotonic() - self._start > 60.0 * self.minutes:
+            self.stopped_early = True
+            self.model.stop_training = True
+
+
+class TrainingCurves(keras.callbacks.Callback):
+    """Records training metrics every `every_steps` steps and validation metrics each epoch,
+    and draws them to `path` (PNG) at each epoch end, with the raw points in `path`.json."""
+
+    def __init__(self, path, metrics=("loss", "masked_accuracy"), every_steps=25):
+        super().__init__()
+        self.path = path
+        self.metrics = tuple(metrics)
+        self.every_steps = int(every_steps)
+        self.step = 0
+        self.train = {m: [] for m in self.metrics}
+        self.validation = {m: [] for m in self.metrics}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if logs and self.step % self.every_steps == 0:
+            for m in self.metrics:
+                if m in logs:
+                    self.train[m].append((self.step, float(logs[m])))
+
+    def on_epoch_end(self, epoch, logs=None):
+        for m in self.metrics:
+            if logs and f"val_{m}" in logs:
+                self.validation[m].append((self.step, float(logs[f"val_{m}"])))
+        self.draw()
+
+    def on_train_end(self, logs=None):
+        self.draw()
+
+    def draw(self):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, len(self.metrics), figsize=(5 * len(self.metrics), 3.6))
+        for ax, m in zip(list(getattr(axes, "flat", [axes])), self.metrics):
+            if self.train[m]:
+                ax.plot(*zip(*self.train[m]), label=f"train {m} (running mean)")
+            if self.validation[m]:
+                ax.plot(*zip(*self.validation[m]), "o-", label=f"held-out {m}")
+            ax.set_xlabel("step")
+            ax.set_title(m)
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(self.path, dpi=100)
+        plt.close(fig)
+        with open(self.path + ".json", "w", encoding="utf-8") as f:
+            json.dump({"train": self.train, "validation": self.validation}, f)

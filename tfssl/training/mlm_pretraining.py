@@ -1,0 +1,254 @@
+"""The masked-LM pretraining driver behind `tfssl pretrain mlm` (and its Python equivalent).
+
+    corpus -> held-out split -> WordPiece vocabulary -> packed, dynamically masked tf.data
+    -> strategy scope: encoder + MaskedLMPretrainer, compiled -> model.fit -> held-out
+    evaluation -> saved_models/<name>/<version>/ (fill-mask SavedModel)
+
+Everything a run produces lands in `<output_dir>/<name>/`: `config.json` (resolved),
+`tokenizer/`, `checkpoint.weights.h5` (each epoch), `model.keras` (final), `backup/`
+(step-level backup: rerunning the same command resumes), `logs/` (TensorBoard),
+`history.csv`, `training_curves.png`, `metrics.json`.
+
+Example:
+
+>>> from tfssl.config import MLMPretrainConfig
+>>> result = run_mlm_pretraining(MLMPretrainConfig(epochs=1, preset="tiny"))
+>>> result["held_out"]["masked_accuracy"]
+"""
+
+import json
+import logging
+import os
+import time
+import warnings
+
+import keras
+import tensorflow as tf
+
+from tfssl.config import ConfigError, MLMPretrainConfig, save_config
+from tfssl.data.corpus import CorpusStats, load_corpus, split_documents
+from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, packed_blocks
+from tfssl.export.fill_mask_export import export_fill_mask
+from tfssl.models.encoder_backbone import EncoderBackbone
+from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
+from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
+from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
+from tfssl.training.callbacks import TimeBudget, TrainingCurves
+from tfssl.training.strategy import choose_strategy
+
+logger = logging.getLogger(__name__)
+
+
+def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
+    """Runs one pretraining job end to end; returns paths and figures (also in metrics.json)."""
+    config.validate()
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    run_dir = os.path.join(config.output_dir, config.name)
+    os.makedirs(run_dir, exist_ok=True)
+    save_config(config, os.path.join(run_dir, "config.json"))
+
+    stats = CorpusStats()
+    documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error, stats=stats)
+    train_docs, held_out_docs = split_documents(documents, config.held_out_fraction, config.seed)
+    _log(config, f"Corpus {config.corpus!r}: {len(train_docs)} training / {len(held_out_docs)} held-out documents, "
+                 f"{stats.characters:,} characters, {len(stats.skipped)} file(s) skipped.")
+    tokenizer = _tokenizer(config, run_dir, [d.text for d in train_docs])
+
+    train_blocks = packed_blocks([d.text for d in train_docs], tokenizer, config.sequence_length)
+    masker = masker_for_tokenizer(
+        tokenizer,
+        config.sequence_length,
+        mask_selection_rate=config.mask_selection_rate,
+        whole_word_masking=config.whole_word_masking,
+        mask_token_rate=config.mask_token_rate,
+        random_token_rate=config.random_token_rate,
+    )
+    train = mask_batches(train_blocks, masker, config.batch_size, seed=config.seed)
+    steps_per_epoch = int(train.cardinality())
+    if steps_per_epoch < 1:
+        raise ValueError(
+            f"The training split has {int(train_blocks.cardinality())} blocks, fewer than batch_size="
+            f"{config.batch_size}. Add text, or lower batch_size or sequence_length."
+        )
+    if config.steps_per_epoch:
+        steps_per_epoch = config.steps_per_epoch
+        train = train.repeat()
+    held_out = None
+    if held_out_docs:
+        held_out_blocks = packed_blocks([d.text for d in held_out_docs], tokenizer, config.sequence_length)
+        held_out = mask_batches(
+            held_out_blocks, masker, min(config.batch_size, int(held_out_blocks.cardinality())),
+            seed=config.seed + 1, shuffle=False, new_mask_each_epoch=False,
+        )
+    total_steps = steps_per_epoch * config.epochs
+    _log(config, f"{int(train_blocks.cardinality())} training blocks of {config.sequence_length} tokens; "
+                 f"{steps_per_epoch} steps/epoch x {config.epochs} epochs = {total_steps} steps.")
+
+    strategy = choose_strategy(config.strategy)
+    with strategy.scope():
+        pretrainer = _build_pretrainer(config, tokenizer)
+        pretrainer.compile(
+            learning_rate=config.learning_rate,
+            warmup_steps=min(config.warmup_steps, max(total_steps // 10, 1)),
+            total_steps=total_steps,
+            weight_decay=config.weight_decay,
+            jit_compile=config.jit_compile,
+        )
+
+    budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
+    curves = TrainingCurves(os.path.join(run_dir, "training_curves.png"))
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), save_freq=max(steps_per_epoch // 2, 1)),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "checkpoint.weights.h5"), save_weights_only=True),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
+        curves,
+    ] + ([budget] if budget else [])
+    with warnings.catch_warnings():
+        # The pooler and segment table are unused by the masked-LM loss; Keras warns each step.
+        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
+        history = pretrainer.fit(
+            train,
+            epochs=config.epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=held_out,
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
+    train_seconds = time.monotonic() - started
+    if any(not _finite(v) for values in history.history.values() for v in values):
+        raise FloatingPointError(
+            f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
+            "or raise warmup_steps; the last good weights are in checkpoint.weights.h5."
+        )
+    pretrainer.save(os.path.join(run_dir, "model.keras"))
+
+    result = {
+        "run_dir": run_dir,
+        "steps": int(pretrainer.optimizer.iterations.numpy()),
+        "stopped_by_time_budget": bool(budget and budget.stopped_early),
+        "train_seconds": train_seconds,
+        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+    }
+    if held_out is not None:
+        result["held_out"] = {k: float(v) for k, v in pretrainer.evaluate(held_out, verbose=0, return_dict=True).items()}
+        result["held_out"]["most_frequent_token_accuracy"] = most_frequent_token_accuracy(train, held_out)
+        _log(config, f"Held-out: {json.dumps(result['held_out'])}")
+    if config.export:
+        model_dir = os.path.join(config.export_dir, config.name)
+        result["export"] = export_fill_mask(
+            pretrainer, tokenizer, model_dir, config.sequence_length, top_k=config.top_k,
+            asset_paths=[os.path.join(tokenizer_dir(run_dir), f) for f in ("vocab.txt", "tokenizer.json")]
+            + [os.path.join(run_dir, "config.json")],
+        )
+        _log(config, f"Exported {result['export']}")
+    result["total_seconds"] = time.monotonic() - started
+    with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=2)
+    return result
+
+
+def tokenizer_dir(run_dir):
+    return os.path.join(run_dir, "tokenizer")
+
+
+def _tokenizer(config, run_dir, texts):
+    """The run's tokenizer: the given directory, the run's earlier one, or a new one."""
+    target = tokenizer_dir(run_dir)
+    settings = {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}
+    settings_path = os.path.join(target, "tfssl_tokenizer.json")
+    source = config.tokenizer_dir
+    if source is None and os.path.isfile(settings_path):
+        with open(settings_path, encoding="utf-8") as f:
+            earlier = json.load(f)
+        if earlier != settings:
+            raise ConfigError(
+                f"{run_dir} already holds a tokenizer trained with {earlier}, not {settings}. Use another "
+                "--name for a new run, or delete that directory to start over."
+            )
+        source = target
+    if source is None:
+        _log(config, f"Training a {config.vocabulary_size}-token WordPiece vocabulary ...")
+        train_wordpiece(texts, target, config.vocabulary_size, config.lowercase, show_progress=config.verbose > 0,
+                        length=len(texts))
+        with open(settings_path, "w", encoding="utf-8") as f:
+            json.dump(settings, f)
+        source = target
+    elif os.path.abspath(source) != os.path.abspath(target):
+        import shutil
+
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    return WordPieceTokenizer.from_directory(target, lowercase=config.lowercase)
+
+
+def _build_pretrainer(config, tokenizer):
+    if config.init_from:
+        return load_pretrainer(config.init_from, tokenizer, config.sequence_length)
+    sizes = {k: getattr(config, k) for k in ("num_layers", "num_heads", "hidden_dim", "intermediate_dim")
+             if getattr(config, k) is not None}
+    backbone = EncoderBackbone.from_preset(
+        config.preset,
+        vocabulary_size=tokenizer.vocabulary_size,
+        sequence_length=config.position_table_size,
+        dropout=config.dropout,
+        norm_first=config.norm_first,
+        **sizes,
+    )
+    pretrainer = MaskedLMPretrainer(backbone)
+    pretrainer.build()
+    return pretrainer
+
+
+def load_pretrainer(path, tokenizer=None, sequence_length=None):
+    """Loads a `.keras` pretrainer (a file, or a run directory's `model.keras`) and checks that
+    it fits the tokenizer's vocabulary and the sequence length."""
+    file = os.path.join(path, "model.keras") if os.path.isdir(path) else path
+    if not os.path.isfile(file):
+        raise FileNotFoundError(f"No model at {file}: give a run directory holding model.keras, or a .keras file.")
+    pretrainer = keras.saving.load_model(file)
+    vocab = pretrainer.backbone.vocabulary_size
+    if tokenizer is not None and tokenizer.vocabulary_size != vocab:
+        raise ConfigError(
+            f"The vocabulary ({tokenizer.vocabulary_size} tokens) does not match the checkpoint {file} "
+            f"({vocab} tokens). Use the checkpoint's own tokenizer: set tokenizer_dir to the tokenizer/ "
+            "directory of the run that produced it."
+        )
+    if sequence_length is not None and sequence_length > pretrainer.backbone.sequence_length:
+        raise ConfigError(
+            f"sequence_length={sequence_length} is beyond the position table of {file} "
+            f"({pretrainer.backbone.sequence_length}). Lower sequence_length."
+        )
+    return pretrainer
+
+
+def most_frequent_token_accuracy(train, held_out):
+    """Baseline: held-out accuracy of always predicting the most frequent masked training token."""
+    counts = None
+    for _, ids, weights in train.take(50):
+        flat = tf.boolean_mask(ids, weights > 0)
+        hist = tf.math.bincount(flat, minlength=1)
+        counts = hist if counts is None else _add_padded(counts, hist)
+    top = int(tf.argmax(counts))
+    hits = total = 0.0
+    for _, ids, weights in held_out:
+        hits += float(tf.reduce_sum(tf.cast(tf.equal(ids, top), tf.float32) * weights))
+        total += float(tf.reduce_sum(weights))
+    return hits / max(total, 1.0)
+
+
+def _add_padded(a, b):
+    size = tf.maximum(tf.size(a), tf.size(b))
+    return tf.pad(a, [[0, size - tf.size(a)]]) + tf.pad(b, [[0, size - tf.size(b)]])
+
+
+def _finite(value):
+    return value == value and abs(value) != float("inf")
+
+
+def _log(config, message):
+    logger.info(message)
+    if config.verbose:
+        print(f"[tfssl] {message}", flush=True)
