@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfssl.layers.hash_dropout import HashDropout
+from tfssl.layers.sinusoidal_initializer import SinusoidalInitializer
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
@@ -18,6 +19,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         dropout: dropout after the LayerNorm.
         layer_norm_epsilon: LayerNorm epsilon (BERT: 1e-12).
         initializer_range: stddev of the truncated-normal initializer (BERT: 0.02).
+        position_initializer: "sinusoidal" (default; learned table started from sinusoids,
+            see `SinusoidalInitializer`) or "truncated_normal" (BERT's random start).
 
     `token_embedding` is exposed so heads can tie their output projection to it.
     """
@@ -31,6 +34,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         dropout=0.1,
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
+        position_initializer="sinusoidal",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -41,12 +45,20 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.dropout = float(dropout)
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.initializer_range = float(initializer_range)
+        if position_initializer not in ("sinusoidal", "truncated_normal"):
+            raise ValueError(f"position_initializer must be 'sinusoidal' or 'truncated_normal', got {position_initializer!r}.")
+        self.position_initializer = position_initializer
         init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
         self.token_embedding = keras.layers.Embedding(
             self.vocabulary_size, self.hidden_dim, embeddings_initializer=init, name="token_embedding"
         )
         self.position_embedding = keras.layers.Embedding(
-            self.sequence_length, self.hidden_dim, embeddings_initializer=init, name="position_embedding"
+            self.sequence_length,
+            self.hidden_dim,
+            embeddings_initializer=SinusoidalInitializer(self.initializer_range)
+            if position_initializer == "sinusoidal"
+            else init,
+            name="position_embedding",
         )
         self.segment_embedding = (
             keras.layers.Embedding(self.num_segments, self.hidden_dim, embeddings_initializer=init, name="segment_embedding")
@@ -86,6 +98,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 "dropout": self.dropout,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "initializer_range": self.initializer_range,
+                "position_initializer": self.position_initializer,
             }
         )
         return config

@@ -60,8 +60,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.attention_dropout = HashDropout(self.dropout)
         self.residual_dropout = HashDropout(self.dropout)
 
-    def build(self, input_shape, attention_bias_shape=None):
-        shape = tuple(input_shape)
+    def build(self, x_shape, attention_bias_shape=None):
+        shape = tuple(x_shape)
         self.qkv_dense.build(shape)
         self.output_dense.build(shape)
         self.intermediate_dense.build(shape)
@@ -101,8 +101,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
             x = self.ffn_layer_norm(x)
         return x
 
-    def compute_output_shape(self, input_shape, attention_bias_shape=None):
-        return input_shape
+    def compute_output_shape(self, x_shape, attention_bias_shape=None):
+        return x_shape
 
     def get_config(self):
         config = super().get_config()

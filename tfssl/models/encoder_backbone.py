@@ -29,6 +29,7 @@ class EncoderBackbone(keras.Model):
     num_segments: segment (token type) vocabulary; 0 disables it.
     dropout: embedding, attention and residual dropout.
     activation, layer_norm_epsilon, norm_first, initializer_range: see `TransformerEncoderBlock`.
+    position_initializer: start of the learned position table, see `TokenAndPositionEmbedding`.
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class EncoderBackbone(keras.Model):
         layer_norm_epsilon=1e-12,
         norm_first=False,
         initializer_range=0.02,
+        position_initializer="sinusoidal",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -60,6 +62,7 @@ class EncoderBackbone(keras.Model):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.norm_first = bool(norm_first)
         self.initializer_range = float(initializer_range)
+        self.position_initializer = position_initializer
         self.embeddings = TokenAndPositionEmbedding(
             self.vocabulary_size,
             self.sequence_length,
@@ -68,6 +71,7 @@ class EncoderBackbone(keras.Model):
             dropout=self.dropout,
             layer_norm_epsilon=self.layer_norm_epsilon,
             initializer_range=self.initializer_range,
+            position_initializer=self.position_initializer,
             name="embeddings",
         )
         self.blocks = [
@@ -120,6 +124,10 @@ class EncoderBackbone(keras.Model):
         self.pooler.build((None, self.hidden_dim))
         self.built = True
 
+    def build_from_config(self, config):
+        """Variables do not depend on input shapes: build them all (needed to load `.keras`)."""
+        self.build()
+
     def call(self, inputs, training=None):
         token_ids = inputs["token_ids"]
         x = self.embeddings(token_ids, inputs.get("segment_ids"), training=training)  # (batch, length, hidden_dim)
@@ -149,4 +157,5 @@ class EncoderBackbone(keras.Model):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "norm_first": self.norm_first,
             "initializer_range": self.initializer_range,
+            "position_initializer": self.position_initializer,
         }

@@ -68,9 +68,14 @@ class MaskedLMPretrainer(keras.Model):
         )
 
     def build(self, input_shape=None):
-        self.backbone.build()
+        if not self.backbone.built:
+            self.backbone.build()
         self.masked_lm_head.build((None, None, self.backbone.hidden_dim), (None, None))
         self.built = True
+
+    def build_from_config(self, config):
+        """Variables do not depend on input shapes: build them all (needed to load `.keras`)."""
+        self.build()
 
     def call(self, inputs, training=None):
         features = {k: inputs[k] for k in ("token_ids", "padding_mask", "segment_ids") if k in inputs}
