@@ -63,12 +63,12 @@ MLM_CELLS = [
         "print('masked input :', ' '.join(t.decode() for t in tokenizer.id_to_token(row).numpy()))\n"
         "print('targets      :', ' '.join(t.decode() for t in tokenizer.id_to_token(y[0][w[0] > 0]).numpy()))"
     ),
-    new_markdown_cell("## 4. A `tiny` encoder (2 layers, 128 wide) with a tied masked-LM head, trained with `model.fit`"),
+    new_markdown_cell("## 4. A `tiny` encoder (2 layers, 128 wide, rotary attention) with a tied masked-LM head, trained with `model.fit`"),
     new_code_cell(
         "backbone = EncoderBackbone.from_preset('tiny', vocabulary_size=tokenizer.vocabulary_size,\n"
-        "                                       sequence_length=SEQUENCE_LENGTH, dropout=0.0)\n"
+        "                                       sequence_length=SEQUENCE_LENGTH, dropout=0.0, rotary=True)\n"
         "pretrainer = MaskedLMPretrainer(backbone)\n"
-        "pretrainer.compile(learning_rate=1e-3, warmup_steps=min(200, STEPS // 10), total_steps=STEPS)\n"
+        "pretrainer.compile(learning_rate=2e-3, warmup_steps=min(200, STEPS // 10), total_steps=STEPS)\n"
         "curves = TrainingCurves(os.path.join(WORK, 'training_curves.png'), every_steps=max(STEPS // 60, 1))\n"
         "epochs = 3\n"
         "history = pretrainer.fit(train.repeat(), steps_per_epoch=STEPS // epochs, epochs=epochs,\n"

@@ -37,7 +37,7 @@ def _fill_mask(args):
     for text, slots in zip(args.texts, fill_mask(args.model, args.texts)):
         print(text)
         for i, candidates in enumerate(slots):
-            print(f"  [MASK] {i + 1}: " + ", ".join(f"{tok} ({score:.3f})" for tok, score in candidates))
+            print(f"  [MASK] {i + 1}: " + "   ".join(f"{tok} ({score:.3f})" for tok, score in candidates))
 
 
 def _tokenizer_train(args):

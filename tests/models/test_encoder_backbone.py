@@ -22,8 +22,9 @@ def test_layer_contracts():
     run_layer_test(TokenAndPositionEmbedding, dict(vocabulary_size=V, sequence_length=16, hidden_dim=8),
                    features()["token_ids"], expected_output_shape=(3, L, 8))
     x = np.random.default_rng(0).normal(size=(2, L, 16)).astype("float32")
-    for norm_first in (False, True):
-        run_layer_test(TransformerEncoderBlock, dict(num_heads=2, hidden_dim=16, intermediate_dim=32, norm_first=norm_first),
+    for norm_first, rotary in ((False, False), (True, True)):
+        run_layer_test(TransformerEncoderBlock, dict(num_heads=2, hidden_dim=16, intermediate_dim=32, norm_first=norm_first,
+                                                     rotary=rotary),
                        x, expected_output_shape=(2, L, 16))
     run_layer_test(HashDropout, dict(rate=0.3, seed=1), x)
 
@@ -79,3 +80,28 @@ def test_head_logits_only_at_the_masked_positions():
     np.testing.assert_allclose(logits, np.take_along_axis(full.numpy(), positions[:, :, None], axis=1), atol=1e-5)
     with pytest.raises(ValueError, match="token_embedding"):
         MaskedLMHead(V, 16)(sequence, positions)
+
+
+def test_rotary_scores_depend_only_on_relative_offsets():
+    from tfssl.layers.transformer_encoder_block import apply_rotary
+
+    rng = np.random.default_rng(0)
+    q = np.tile(rng.normal(size=(1, 1, 1, 8)), (1, 1, 10, 1)).astype("float32")  # same vector at every position
+    k = np.tile(rng.normal(size=(1, 1, 1, 8)), (1, 1, 10, 1)).astype("float32")
+    scores = (apply_rotary(q).numpy() @ np.swapaxes(apply_rotary(k).numpy(), -1, -2))[0, 0]  # (10, 10)
+    for offset in (-3, 0, 2):
+        diagonal = np.diagonal(scores, offset)
+        np.testing.assert_allclose(diagonal, diagonal[0], atol=1e-4)
+    assert not np.allclose(np.diagonal(scores, 1)[0], np.diagonal(scores, 2)[0])
+    np.testing.assert_allclose(np.linalg.norm(apply_rotary(q).numpy(), axis=-1), np.linalg.norm(q, axis=-1), rtol=1e-5)
+
+
+def test_rotary_encoder_without_absolute_positions_round_trips():
+    backbone = EncoderBackbone(V, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, sequence_length=32,
+                               rotary=True, position_initializer="none")
+    f = features()
+    backbone(f)
+    assert not any("position_embedding" in v.path for v in backbone.weights)
+    run_model_saving_test(backbone, f)
+    with pytest.raises(ValueError, match="even head size"):
+        TransformerEncoderBlock(num_heads=2, hidden_dim=6, intermediate_dim=8, rotary=True)

@@ -20,7 +20,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         layer_norm_epsilon: LayerNorm epsilon (BERT: 1e-12).
         initializer_range: stddev of the truncated-normal initializer (BERT: 0.02).
         position_initializer: "sinusoidal" (default; learned table started from sinusoids,
-            see `SinusoidalInitializer`) or "truncated_normal" (BERT's random start).
+            see `SinusoidalInitializer`), "truncated_normal" (BERT's random start), or "none"
+            (no absolute positions: for encoders with rotary attention).
 
     `token_embedding` is exposed so heads can tie their output projection to it.
     """
@@ -45,14 +46,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.dropout = float(dropout)
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.initializer_range = float(initializer_range)
-        if position_initializer not in ("sinusoidal", "truncated_normal"):
-            raise ValueError(f"position_initializer must be 'sinusoidal' or 'truncated_normal', got {position_initializer!r}.")
+        if position_initializer not in ("sinusoidal", "truncated_normal", "none"):
+            raise ValueError(
+                f"position_initializer must be 'sinusoidal', 'truncated_normal' or 'none', got {position_initializer!r}."
+            )
         self.position_initializer = position_initializer
         init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
         self.token_embedding = keras.layers.Embedding(
             self.vocabulary_size, self.hidden_dim, embeddings_initializer=init, name="token_embedding"
         )
-        self.position_embedding = keras.layers.Embedding(
+        self.position_embedding = None if position_initializer == "none" else keras.layers.Embedding(
             self.sequence_length,
             self.hidden_dim,
             embeddings_initializer=SinusoidalInitializer(self.initializer_range)
@@ -70,7 +73,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     def build(self, token_ids_shape, segment_ids_shape=None):
         self.token_embedding.build(token_ids_shape)
-        self.position_embedding.build((None,))
+        if self.position_embedding is not None:
+            self.position_embedding.build((None,))
         if self.segment_embedding is not None:
             self.segment_embedding.build(token_ids_shape)
         self.layer_norm.build(tuple(token_ids_shape) + (self.hidden_dim,))
@@ -79,7 +83,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def call(self, token_ids, segment_ids=None, training=None):
         length = ops.shape(token_ids)[1]
         x = self.token_embedding(token_ids)  # (batch, length, hidden_dim)
-        x = x + self.position_embedding(ops.arange(length))[None]  # (1, length, hidden_dim) broadcast
+        if self.position_embedding is not None:
+            x = x + self.position_embedding(ops.arange(length))[None]  # (1, length, hidden_dim) broadcast
         if self.segment_embedding is not None and segment_ids is not None:
             x = x + self.segment_embedding(segment_ids)
         return self.dropout_layer(self.layer_norm(x), training=training)

@@ -8,9 +8,23 @@ CPU). `norm_first=False` is BERT's post-LayerNorm layout (needed to load BERT ch
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfssl.layers.hash_dropout import HashDropout
+
+
+def apply_rotary(x, max_wavelength=10_000.0):
+    """RoPE on (batch, heads, length, head_dim): pairs (i, i + head_dim/2) rotate by
+    position * max_wavelength**(-2i/head_dim) (the GPT-NeoX / Hugging Face layout)."""
+    length, head_dim = ops.shape(x)[2], x.shape[-1]
+    inverse_frequency = 1.0 / (max_wavelength ** (np.arange(0, head_dim, 2, dtype="float32") / head_dim))
+    angles = ops.cast(ops.arange(length), "float32")[:, None] * inverse_frequency[None, :]  # (length, head_dim / 2)
+    angles = ops.concatenate([angles, angles], axis=-1)  # (length, head_dim)
+    cos, sin = ops.cast(ops.cos(angles), x.dtype), ops.cast(ops.sin(angles), x.dtype)
+    half = head_dim // 2
+    rotated = ops.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+    return x * cos + rotated * sin
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
@@ -24,6 +38,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
     layer_norm_epsilon: LayerNorm epsilon.
     norm_first: pre-LayerNorm when True.
     initializer_range: stddev of the truncated-normal kernel initializer.
+    rotary: rotate queries and keys by position (RoPE, Su et al. 2021), so attention scores
+        depend on relative offsets from the first step.
     """
 
     def __init__(
@@ -36,6 +52,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         layer_norm_epsilon=1e-12,
         norm_first=False,
         initializer_range=0.02,
+        rotary=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -49,6 +66,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.norm_first = bool(norm_first)
         self.initializer_range = float(initializer_range)
+        self.rotary = bool(rotary)
+        if self.rotary and (hidden_dim // num_heads) % 2:
+            raise ValueError(f"Rotary positions need an even head size, got {hidden_dim // num_heads}.")
         init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
         dense = lambda units, name, act=None: keras.layers.Dense(units, activation=act, kernel_initializer=init, name=name)
         self.qkv_dense = dense(3 * self.hidden_dim, "qkv")
@@ -76,6 +96,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         qkv = ops.reshape(self.qkv_dense(x), (batch, length, 3, self.num_heads, head_dim))
         qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, batch, heads, length, head_dim)
         q, k, v = qkv[0], qkv[1], qkv[2]
+        if self.rotary:
+            q, k = apply_rotary(q), apply_rotary(k)
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) / math.sqrt(head_dim)  # (batch, heads, length, length)
         if attention_bias is not None:
             scores = scores + attention_bias  # (batch, 1, 1, length): 0 for tokens, -1e9 for padding
@@ -116,6 +138,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "norm_first": self.norm_first,
                 "initializer_range": self.initializer_range,
+                "rotary": self.rotary,
             }
         )
         return config

@@ -30,6 +30,7 @@ class EncoderBackbone(keras.Model):
     dropout: embedding, attention and residual dropout.
     activation, layer_norm_epsilon, norm_first, initializer_range: see `TransformerEncoderBlock`.
     position_initializer: start of the learned position table, see `TokenAndPositionEmbedding`.
+    rotary: rotary position encoding in every attention layer (see `TransformerEncoderBlock`).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class EncoderBackbone(keras.Model):
         norm_first=False,
         initializer_range=0.02,
         position_initializer="sinusoidal",
+        rotary=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -63,6 +65,7 @@ class EncoderBackbone(keras.Model):
         self.norm_first = bool(norm_first)
         self.initializer_range = float(initializer_range)
         self.position_initializer = position_initializer
+        self.rotary = bool(rotary)
         self.embeddings = TokenAndPositionEmbedding(
             self.vocabulary_size,
             self.sequence_length,
@@ -84,6 +87,7 @@ class EncoderBackbone(keras.Model):
                 layer_norm_epsilon=self.layer_norm_epsilon,
                 norm_first=self.norm_first,
                 initializer_range=self.initializer_range,
+                rotary=self.rotary,
                 name=f"transformer_block_{i}",
             )
             for i in range(self.num_layers)
@@ -158,4 +162,5 @@ class EncoderBackbone(keras.Model):
             "norm_first": self.norm_first,
             "initializer_range": self.initializer_range,
             "position_initializer": self.position_initializer,
+            "rotary": self.rotary,
         }

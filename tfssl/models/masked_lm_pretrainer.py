@@ -2,9 +2,9 @@
 
 Takes the `x` dict made by `tfssl.data.mlm_pipeline` (`token_ids`, `padding_mask`,
 `mask_positions`) and returns `(batch, max_predictions, vocabulary_size)` logits. The loss is
-the cross-entropy over used slots divided by the number of masked tokens (not by
-batch x slots), via Keras' `mean_with_sample_weight` reduction; Keras scales it for the
-number of replicas, so it stays correct under `tf.distribute`.
+the cross-entropy over used slots divided by the number of masked tokens in the *global*
+batch (not by batch x slots, and not per replica): see `compute_loss`. Under a
+`tf.distribute` strategy, N replicas with batch B train exactly like one device with N*B.
 
 Example:
 

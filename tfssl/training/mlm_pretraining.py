@@ -195,6 +195,8 @@ def _build_pretrainer(config, tokenizer):
         sequence_length=config.position_table_size,
         dropout=config.dropout,
         norm_first=config.norm_first,
+        rotary=config.rotary,
+        position_initializer=config.position_initializer,
         **sizes,
     )
     pretrainer = MaskedLMPretrainer(backbone)
