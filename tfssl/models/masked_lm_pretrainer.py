@@ -135,6 +135,11 @@ class MaskedLMPretrainer(keras.Model):
             loss = loss + keras.src.losses.loss.scale_loss_for_distribution(tf.add_n(self.losses))
         return loss
 
+    def get_compile_config(self):
+        """Not saved: `compile()` takes schedule lengths that belong to a run, so a loaded
+        pretrainer is compiled again by whoever continues training it."""
+        return None
+
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "backbone": keras.saving.serialize_keras_object(self.backbone)}
 
