@@ -6,11 +6,12 @@ Prints one JSON object: training tokens/s for tfssl's `MaskedLMPretrainer` (defa
 `jit_compile=True`, plus their ratio; and the input pipeline's sequences/s on the default
 corpus (tokenize, pack, cache, shuffle, batch, mask).
 
-Both models train on the same batches (real dynamic masks from `MaskedLMMasker` over random
+`--with-rotary` adds tfssl's default encoder for new runs (rotary attention) to the rounds.
+All models train on the same batches (real dynamic masks from `MaskedLMMasker` over random
 ids), same optimizer (AdamW), same dropout. Rounds alternate A, B, A, B, ... so machine
 noise hits both alike; the median round is reported.
 
-    python benchmarks/mlm_throughput.py [--preset mini] [--rounds 5] [--steps 20]
+    python benchmarks/mlm_throughput.py [--preset mini] [--rounds 5] [--steps 20] [--with-rotary]
 """
 
 import argparse
@@ -50,12 +51,13 @@ def synthetic_batches(vocabulary_size, sequence_length, batch_size, num_batches,
     return batches
 
 
-def tfssl_model(preset, vocabulary_size, sequence_length, dropout):
+def tfssl_model(preset, vocabulary_size, sequence_length, dropout, rotary=False):
+    """BERT layout (learned positions) unless `rotary`, tfssl's default for new encoders."""
     from tfssl.models.encoder_backbone import EncoderBackbone
     from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 
     backbone = EncoderBackbone.from_preset(
-        preset, vocabulary_size=vocabulary_size, sequence_length=sequence_length, dropout=dropout
+        preset, vocabulary_size=vocabulary_size, sequence_length=sequence_length, dropout=dropout, rotary=rotary
     )
     model = MaskedLMPretrainer(backbone)
     model.compile(learning_rate=5e-4, warmup_steps=10, total_steps=10_000, jit_compile=True)
@@ -123,6 +125,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--skip-pipeline", action="store_true")
+    parser.add_argument("--with-rotary", action="store_true", help="also time tfssl's default rotary encoder")
     args = parser.parse_args(argv)
 
     import keras
@@ -131,6 +134,8 @@ def main(argv=None):
     keras.utils.set_random_seed(0)
     batches = synthetic_batches(args.vocabulary_size, args.sequence_length, args.batch_size, 8)
     models = {"tfssl": tfssl_model(args.preset, args.vocabulary_size, args.sequence_length, args.dropout)}
+    if args.with_rotary:
+        models["tfssl_rotary"] = tfssl_model(args.preset, args.vocabulary_size, args.sequence_length, args.dropout, True)
     try:
         models["keras_hub"] = keras_hub_model(args.preset, args.vocabulary_size, args.sequence_length, args.dropout)
     except ImportError:

@@ -26,7 +26,7 @@ def _pretrain(args):
         raise SystemExit(f"tfssl pretrain: objective {args.objective!r} is not available yet; use 'mlm'.")
     config = load_config(MLMPretrainConfig, args.config, args.overrides)
     result = run_mlm_pretraining(config)
-    summary = {k: result[k] for k in ("run_dir", "steps", "train_seconds", "total_seconds") if k in result}
+    summary = {k: result[k] for k in ("run_dir", "steps", "fit_seconds", "total_seconds") if k in result}
     summary.update({k: result[k] for k in ("held_out", "export") if k in result})
     print(json.dumps(summary, indent=2))
 

@@ -5,7 +5,7 @@
     evaluation -> saved_models/<name>/<version>/ (fill-mask SavedModel)
 
 Everything a run produces lands in `<output_dir>/<name>/`: `config.json` (resolved),
-`tokenizer/`, `checkpoint.weights.h5` (each epoch), `model.keras` (final), `backup/`
+`tokenizer/`, `checkpoint.weights.h5` (best epoch), `model.keras` (final), `backup/`
 (step-level backup: rerunning the same command resumes), `logs/` (TensorBoard),
 `history.csv`, `training_curves.png`, `metrics.json`.
 
@@ -101,11 +101,18 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), save_freq=max(steps_per_epoch // 2, 1)),
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "checkpoint.weights.h5"), save_weights_only=True),
+        # Best epoch so far; a NaN epoch never compares better, so it never overwrites good weights.
+        keras.callbacks.ModelCheckpoint(
+            os.path.join(run_dir, "checkpoint.weights.h5"),
+            monitor="val_loss" if held_out is not None else "loss",
+            save_best_only=True,
+            save_weights_only=True,
+        ),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
         curves,
     ] + ([budget] if budget else [])
+    fit_started = time.monotonic()
     with warnings.catch_warnings():
         # The pooler and segment table are unused by the masked-LM loss; Keras warns each step.
         warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
@@ -118,7 +125,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             callbacks=callbacks,
             verbose=config.verbose,
         )
-    train_seconds = time.monotonic() - started
+    fit_seconds = time.monotonic() - fit_started
     if any(not _finite(v) for values in history.history.values() for v in values):
         raise FloatingPointError(
             f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
@@ -130,7 +137,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
         "run_dir": run_dir,
         "steps": int(pretrainer.optimizer.iterations.numpy()),
         "stopped_by_time_budget": bool(budget and budget.stopped_early),
-        "train_seconds": train_seconds,
+        "fit_seconds": fit_seconds,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
     }
     if held_out is not None:
