@@ -34,8 +34,8 @@ def run(tmp_path_factory):
     config = load_config(
         MLMPretrainConfig,
         overrides=[f"--corpus={corpus}", f"--output_dir={root / 'runs'}", f"--export_dir={root / 'saved_models'}",
-                   "--name=e2e", "--vocabulary_size=2000", "--preset=tiny", "--hidden_dim=96", "--sequence_length=64",
-                   "--epochs=3", "--steps_per_epoch=100", "--learning_rate=2e-3", "--held_out_fraction=0.1",
+                   "--name=e2e", "--vocabulary_size=2000", "--preset=tiny", "--sequence_length=64",
+                   "--epochs=3", "--steps_per_epoch=150", "--learning_rate=2e-3", "--held_out_fraction=0.1",
                    "--verbose=0"],
     )
     return root, config, run_mlm_pretraining(config)
@@ -48,7 +48,7 @@ def test_training_learns_and_beats_the_most_frequent_token(run):
     held = result["held_out"]
     assert held["masked_accuracy"] > held["most_frequent_token_accuracy"] + 0.03, held
     assert np.isclose(held["mlm_perplexity"], np.exp(held["loss"]), rtol=1e-3)
-    assert result["steps"] == 300
+    assert result["steps"] == 450
 
 
 def test_run_directory_holds_everything(run):
@@ -57,7 +57,7 @@ def test_run_directory_holds_everything(run):
     for name in ("config.json", "history.csv", "training_curves.png", "metrics.json", "model.keras",
                  "checkpoint.weights.h5", "tokenizer/vocab.txt", "tokenizer/tokenizer.json"):
         assert os.path.isfile(os.path.join(run_dir, name)), name
-    assert json.load(open(os.path.join(run_dir, "config.json")))["hidden_dim"] == 96
+    assert json.load(open(os.path.join(run_dir, "config.json")))["sequence_length"] == 64
     assert os.listdir(os.path.join(run_dir, "logs"))  # TensorBoard
     assert open(os.path.join(run_dir, "training_curves.png"), "rb").read(4) == b"\x89PNG"
     assert len(open(os.path.join(run_dir, "history.csv")).read().strip().splitlines()) == 4

@@ -31,8 +31,14 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 class TrainingCurves(keras.callbacks.Callback):
-    """Records training metrics every `every_steps` steps and validation metrics each epoch,
-    and draws them to `path` (PNG) at each epoch end, with the raw points in `path`.json."""
+    """Records training metrics averaged over windows of `every_steps` steps and validation
+    metrics each epoch, and draws them to `path` (PNG) at each epoch end, with the raw points
+    in `path`.json.
+
+    Keras reports running means that restart every epoch; the window averages are recovered
+    from them (`k * mean_k - j * mean_j` is the sum over steps j+1..k), so the curve shows
+    the recent loss, not a sawtooth of epoch-long averages.
+    """
 
     def __init__(self, path, metrics=("loss", "masked_accuracy"), every_steps=25):
         super().__init__()
@@ -43,12 +49,22 @@ class TrainingCurves(keras.callbacks.Callback):
         self.train = {m: [] for m in self.metrics}
         self.validation = {m: [] for m in self.metrics}
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._window_start = 0
+        self._window_sums = {m: 0.0 for m in self.metrics}
+
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
-        if logs and self.step % self.every_steps == 0:
-            for m in self.metrics:
-                if m in logs:
-                    self.train[m].append((self.step, float(logs[m])))
+        seen = batch + 1  # steps into this epoch
+        if not logs or seen % self.every_steps:
+            return
+        for m in self.metrics:
+            if m in logs:
+                running_sum = seen * float(logs[m])
+                window = (running_sum - self._window_sums[m]) / (seen - self._window_start)
+                self.train[m].append((self.step, window))
+                self._window_sums[m] = running_sum
+        self._window_start = seen
 
     def on_epoch_end(self, epoch, logs=None):
         for m in self.metrics:
@@ -68,7 +84,7 @@ class TrainingCurves(keras.callbacks.Callback):
         fig, axes = plt.subplots(1, len(self.metrics), figsize=(5 * len(self.metrics), 3.6))
         for ax, m in zip(list(getattr(axes, "flat", [axes])), self.metrics):
             if self.train[m]:
-                ax.plot(*zip(*self.train[m]), label=f"train {m} (running mean)")
+                ax.plot(*zip(*self.train[m]), label=f"train {m} ({self.every_steps}-step mean)")
             if self.validation[m]:
                 ax.plot(*zip(*self.validation[m]), "o-", label=f"held-out {m}")
             ax.set_xlabel("step")
