@@ -1,0 +1,38 @@
+import os
+
+import pytest
+
+from tests.conftest import SHARED_DATA
+from tfssl.data.sts_pairs import STSFormatError, load_sts_pairs
+
+STSB = os.path.join(SHARED_DATA, "stsbenchmark")
+
+
+@pytest.mark.skipif(not os.path.isdir(STSB), reason="../shared/data/stsbenchmark is not beside this checkout")
+def test_reads_every_stsb_row_including_bare_quotes():
+    counts = {name: len(load_sts_pairs(os.path.join(STSB, name))) for name in ("sts-train.csv", "sts-dev.csv", "sts-test.csv")}
+    assert counts == {"sts-train.csv": 5749, "sts-dev.csv": 1500, "sts-test.csv": 1379}
+    test = load_sts_pairs(os.path.join(STSB, "sts-test.csv"))
+    assert all(0.0 <= s <= 5.0 for s in test.scores)
+    assert any('"' in s for s in test.first + test.second)
+
+
+def write(tmp_path, text):
+    path = tmp_path / "pairs.tsv"
+    path.write_text(text)
+    return str(path)
+
+
+def test_nan_score_missing_column_and_empty_sentence_name_the_line(tmp_path):
+    row = "g\tf\t2012\t1\t{score}\t{a}\t{b}\n"
+    good = row.format(score="3.5", a="A cat.", b="A dog.")
+    with pytest.raises(STSFormatError, match=r"line 2: score 'nan' is not a number"):
+        load_sts_pairs(write(tmp_path, good + row.format(score="nan", a="x", b="y")))
+    with pytest.raises(STSFormatError, match=r"line 1: 6 tab-separated fields"):
+        load_sts_pairs(write(tmp_path, "g\tf\t2012\t1\t3.0\tonly one sentence\n"))
+    with pytest.raises(STSFormatError, match=r"line 2: an empty sentence"):
+        load_sts_pairs(write(tmp_path, good + row.format(score="1", a="  ", b="y")))
+    with pytest.raises(FileNotFoundError, match="No STS file"):
+        load_sts_pairs(str(tmp_path / "missing.csv"))
+    pairs = load_sts_pairs(write(tmp_path, good + good.replace("3.5", "1.0") + "g\tf\t2012\t1\t2\ta\tb\textra\tcols\n"))
+    assert pairs.scores == [3.5, 1.0, 2.0] and pairs.second[-1] == "b"

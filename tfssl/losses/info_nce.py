@@ -1,0 +1,43 @@
+"""InfoNCE (NT-Xent) for contrastive learning, with negatives gathered across replicas.
+
+For local queries q_i and keys k_i (positive pairs, both (batch, dim)), the loss of q_i is
+cross-entropy over `cos(q_i, k_j) / temperature` for every key k_j of the *global* batch
+(and any extra negatives), with k_i the target.
+
+What is gathered: under a `tf.distribute` strategy with N replicas, each replica all-gathers
+the keys of every replica (`ReplicaContext.all_gather`, (N * batch, dim)) and, when given,
+the hard negatives (N * batch, dim); queries stay local. `all_gather` is differentiable: the
+gradient reaching a replica's own keys is the sum of what every replica's loss sends back
+to them, so N replicas with batch B give the loss and gradients of one device with batch
+N * B. The per-replica loss is the mean over local queries divided by N (Keras' distributed
+loss scaling), so replicas sum to the global mean.
+"""
+
+import tensorflow as tf
+
+
+def _gather(tensor):
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return tensor, tf.constant(0, tf.int32)
+    return context.all_gather(tensor, axis=0), context.replica_id_in_sync_group * tf.shape(tensor)[0]
+
+
+def info_nce_loss(queries, keys, hard_negatives=None, temperature=0.05, hard_negative_weight=0.0):
+    """Per-query InfoNCE losses, (batch,), over global in-batch negatives.
+
+    Args:
+        queries, keys: (batch, dim) embeddings of positive pairs (normalised here).
+        hard_negatives: optional (batch, dim) one hard negative per query, also gathered.
+        temperature: softmax temperature (SimCSE: 0.05).
+        hard_negative_weight: log-weight added to hard-negative logits (SimCSE's weight: 0).
+    """
+    queries = tf.math.l2_normalize(queries, axis=-1)
+    all_keys, offset = _gather(tf.math.l2_normalize(keys, axis=-1))  # (global_batch, dim)
+    logits = tf.matmul(queries, all_keys, transpose_b=True) / temperature  # (batch, global_batch)
+    if hard_negatives is not None:
+        all_negatives, _ = _gather(tf.math.l2_normalize(hard_negatives, axis=-1))
+        negative_logits = tf.matmul(queries, all_negatives, transpose_b=True) / temperature + hard_negative_weight
+        logits = tf.concat([logits, negative_logits], axis=1)  # (batch, 2 * global_batch)
+    labels = offset + tf.range(tf.shape(queries)[0])
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
