@@ -1,0 +1,9 @@
+"""Backbones, pretrainers and their presets. Importing this package registers every tfssl Keras
+class, so `keras.saving.load_model("run/model.keras")` works after `import tfssl.models`."""
+
+from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity  # noqa: F401
+from tfssl.models.contrastive_pretrainer import ContrastivePretrainer  # noqa: F401
+from tfssl.models.encoder_backbone import EncoderBackbone  # noqa: F401
+from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer  # noqa: F401
+from tfssl.models.presets import ENCODER_PRESETS  # noqa: F401
+from tfssl.optimizers.warmup_decay import WarmupDecay  # noqa: F401

@@ -1,0 +1,70 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.helpers import run_model_saving_test
+from tfssl.layers.sentence_pooling import SentencePooling
+from tfssl.models.contrastive_pretrainer import ContrastivePretrainer, with_dropout
+from tfssl.models.encoder_backbone import EncoderBackbone
+
+
+def features(batch=8, length=10, seed=0):
+    rng = np.random.default_rng(seed)
+    mask = np.ones((batch, length), "int32")
+    mask[:, length // 2:] = 0
+    mask[0] = 1
+    return {"token_ids": rng.integers(5, 60, (batch, length)).astype("int32"), "padding_mask": mask}
+
+
+def backbone(dropout=0.1):
+    return EncoderBackbone(60, 2, 2, 32, 64, sequence_length=16, dropout=dropout)
+
+
+def test_mean_pooling_ignores_padding():
+    states = np.arange(24, dtype="float32").reshape(2, 3, 4)
+    pooled = SentencePooling("mean")(states, np.array([[1, 1, 0], [1, 0, 0]]))
+    np.testing.assert_allclose(pooled, [states[0, :2].mean(0), states[1, 0]])
+    np.testing.assert_allclose(SentencePooling("cls")(states, np.ones((2, 3))), states[:, 0])
+
+
+def test_two_dropout_views_differ_and_inference_is_deterministic():
+    model = ContrastivePretrainer(backbone(0.1), pooling="mean")
+    f = features()
+    out = model(f, training=True)
+    assert not np.allclose(out["queries"], out["keys"])
+    np.testing.assert_allclose(model.embed(f), model.embed(f))
+
+
+def test_unsupervised_fit_lowers_the_loss():
+    keras.utils.set_random_seed(0)
+    model = ContrastivePretrainer(backbone(0.1), pooling="cls_mlp", temperature=0.1)
+    model.compile(learning_rate=1e-3)
+    data = tf.data.Dataset.from_tensors(features(batch=16)).repeat(40)
+    history = model.fit(data, epochs=2, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0] * 0.7, history
+
+
+def test_supervised_batches_with_hard_negatives():
+    model = ContrastivePretrainer(backbone(0.0), pooling="cls", hard_negative_weight=0.0)
+    x = {"anchor": features(seed=0), "positive": features(seed=1), "negative": features(seed=2)}
+    out = model(x, training=True)
+    assert set(out) == {"queries", "keys", "negatives"}
+    loss = float(model.compute_loss(x, None, out))
+    assert np.isfinite(loss) and loss > 0
+
+
+def test_round_trip_copies_and_bad_arguments():
+    original = backbone(0.0)
+    original(features())
+    copy = with_dropout(original, 0.2)
+    assert copy.dropout == 0.2
+    np.testing.assert_allclose(copy(features())["sequence_output"], original(features())["sequence_output"], atol=1e-6)
+    model = ContrastivePretrainer(copy, pooling="mean", temperature=0.07, symmetric=True)
+    model.build()
+    restored = run_model_saving_test(model, features())
+    assert (restored.pooling, restored.temperature, restored.symmetric) == ("mean", 0.07, True)
+    with pytest.raises(ValueError, match="pooling"):
+        ContrastivePretrainer(original, pooling="max")
+    with pytest.raises(ValueError, match="temperature"):
+        ContrastivePretrainer(original, temperature=0)
