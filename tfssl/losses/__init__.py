@@ -1,0 +1,1 @@
+"""Losses for self-supervised objectives (InfoNCE with cross-replica negatives)."""
