@@ -36,17 +36,24 @@ def split_sentences(text, min_words=3, max_words=64):
     return sentences
 
 
-def encode_sentences(texts, tokenizer, sequence_length):
-    """(batch,) strings -> {"token_ids", "padding_mask"} (batch, sequence_length), truncated."""
-    ids = tokenizer(texts)[:, : sequence_length - 2]  # (batch, None) ragged
-    batch = tf.shape(texts)[0]
+def wrap_and_pad(ids, tokenizer, sequence_length, pad_to_length=True):
+    """Ragged (batch, None) ids -> `[CLS] ids [SEP]` truncated to `sequence_length`, padded to
+    `sequence_length` (or to the longest row), as {"token_ids", "padding_mask"}."""
+    ids = ids[:, : sequence_length - 2]
+    batch = ids.nrows(out_type=tf.int32)
     ids = tf.concat(
         [tf.fill([batch, 1], tokenizer.cls_token_id), ids, tf.fill([batch, 1], tokenizer.sep_token_id)], axis=1
     )
+    shape = [None, sequence_length] if pad_to_length else None
     return {
-        "token_ids": ids.to_tensor(tokenizer.pad_token_id, shape=[None, sequence_length]),
-        "padding_mask": tf.ones_like(ids).to_tensor(0, shape=[None, sequence_length]),
+        "token_ids": ids.to_tensor(tokenizer.pad_token_id, shape=shape),  # (batch, length)
+        "padding_mask": tf.ones_like(ids).to_tensor(0, shape=shape),
     }
+
+
+def encode_sentences(texts, tokenizer, sequence_length):
+    """(batch,) strings -> {"token_ids", "padding_mask"} (batch, sequence_length), truncated."""
+    return wrap_and_pad(tokenizer(texts), tokenizer, sequence_length)
 
 
 def sentence_batches(sentences, tokenizer, sequence_length, batch_size, seed=0, shuffle=True):

@@ -22,6 +22,7 @@ import os
 
 import tensorflow as tf
 
+from tfssl.data.sentence_pipeline import wrap_and_pad
 from tfssl.export.versioning import atomic_version_dir
 
 
@@ -39,14 +40,9 @@ class FillMaskModule(tf.Module):
 
     def _encode(self, text):
         """(batch,) strings -> dense ids and padding mask, [CLS] ... [SEP], truncated."""
-        ids = self.tokenizer.tokenize_with_masks(text)[:, : self.sequence_length - 2]  # (batch, None) ragged
-        batch = tf.shape(text)[0]
-        cls_ = tf.fill([batch, 1], self.tokenizer.cls_token_id)
-        sep = tf.fill([batch, 1], self.tokenizer.sep_token_id)
-        ids = tf.concat([cls_, ids, sep], axis=1)
-        padding_mask = tf.ones_like(ids).to_tensor(0)  # (batch, length)
-        token_ids = ids.to_tensor(self.tokenizer.pad_token_id)  # (batch, length)
-        return token_ids, padding_mask
+        ids = self.tokenizer.tokenize_with_masks(text)  # (batch, None) ragged
+        features = wrap_and_pad(ids, self.tokenizer, self.sequence_length, pad_to_length=False)
+        return features["token_ids"], features["padding_mask"]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def fill_mask(self, text):

@@ -19,6 +19,7 @@ Example:
 import json
 import logging
 import os
+import shutil
 import time
 import warnings
 
@@ -185,8 +186,6 @@ def _tokenizer(config, run_dir, texts):
             json.dump(settings, f)
         source = target
     elif os.path.abspath(source) != os.path.abspath(target):
-        import shutil
-
         shutil.copytree(source, target, dirs_exist_ok=True)
     return WordPieceTokenizer.from_directory(target, lowercase=config.lowercase)
 
