@@ -19,7 +19,6 @@ import tensorflow as tf
 
 from tfssl.layers.masked_lm_head import MaskedLMHead
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
-from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.optimizers.warmup_decay import WarmupDecay
 
 # Variables whose names contain these get no weight decay (LayerNorm scales/offsets, biases).
@@ -149,5 +148,3 @@ class MaskedLMPretrainer(keras.Model):
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
 
-
-__all__ = ["MaskedLMPretrainer", "EncoderBackbone", "masked_lm_loss", "adamw_with_warmup"]

@@ -143,7 +143,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     }
     if held_out is not None:
         result["held_out"] = {k: float(v) for k, v in pretrainer.evaluate(held_out, verbose=0, return_dict=True).items()}
-        result["held_out"]["most_frequent_token_accuracy"] = most_frequent_token_accuracy(train, held_out)
+        result["held_out"]["most_frequent_token_accuracy"] = most_frequent_token_accuracy(train, held_out, tokenizer.vocabulary_size)
         _log(config, f"Held-out: {json.dumps(result['held_out'])}")
     if config.export:
         model_dir = os.path.join(config.export_dir, config.name)
@@ -232,24 +232,17 @@ def load_pretrainer(path, tokenizer=None, sequence_length=None):
     return pretrainer
 
 
-def most_frequent_token_accuracy(train, held_out):
+def most_frequent_token_accuracy(train, held_out, vocabulary_size):
     """Baseline: held-out accuracy of always predicting the most frequent masked training token."""
-    counts = None
+    counts = tf.zeros([vocabulary_size], tf.int32)
     for _, ids, weights in train.take(50):
-        flat = tf.boolean_mask(ids, weights > 0)
-        hist = tf.math.bincount(flat, minlength=1)
-        counts = hist if counts is None else _add_padded(counts, hist)
+        counts += tf.math.bincount(tf.boolean_mask(ids, weights > 0), minlength=vocabulary_size, maxlength=vocabulary_size)
     top = int(tf.argmax(counts))
     hits = total = 0.0
     for _, ids, weights in held_out:
         hits += float(tf.reduce_sum(tf.cast(tf.equal(ids, top), tf.float32) * weights))
         total += float(tf.reduce_sum(weights))
     return hits / max(total, 1.0)
-
-
-def _add_padded(a, b):
-    size = tf.maximum(tf.size(a), tf.size(b))
-    return tf.pad(a, [[0, size - tf.size(a)]]) + tf.pad(b, [[0, size - tf.size(b)]])
 
 
 def _finite(value):
