@@ -68,3 +68,51 @@ def test_round_trip_copies_and_bad_arguments():
         ContrastivePretrainer(original, pooling="max")
     with pytest.raises(ValueError, match="temperature"):
         ContrastivePretrainer(original, temperature=0)
+
+
+def test_first_last_mean_pooling_averages_first_and_last_layers():
+    model = ContrastivePretrainer(backbone(0.0), pooling="first_last_mean")
+    f = features()
+    out = model.backbone(f)
+    mask = f["padding_mask"][:, :, None].astype("float32")
+    average = 0.5 * (out["sequence_output"].numpy() + out["first_layer_output"].numpy())
+    expected = (average * mask).sum(1) / mask.sum(1)
+    np.testing.assert_allclose(model.embed(f), expected, atol=1e-5)
+
+
+def test_moco_queue_holds_the_last_keys_in_order():
+    """Learning rate 0 and momentum 0: the key encoder equals the query encoder, so the keys of
+    each batch are known; after 3 steps of 4 sentences, a 10-slot queue holds batch 3, batch 2 and
+    the first 2 keys of batch 1, newest first."""
+    keras.utils.set_random_seed(0)
+    model = ContrastivePretrainer(backbone(0.0), pooling="mean", queue_size=10, momentum=0.0)
+    model.build()
+    model.compile(learning_rate=0.0, weight_decay=0.0)
+    batches = [features(batch=4, seed=s) for s in (1, 2, 3)]
+    keys = [tf.math.l2_normalize(model.embed(b), axis=-1).numpy() for b in batches]
+    np.testing.assert_allclose(model.queue.numpy(), 0.0)
+    model.fit(tf.data.Dataset.from_tensor_slices({k: np.stack([b[k] for b in batches]) for k in batches[0]}),
+              epochs=1, verbose=0)
+    expected = np.concatenate([keys[2], keys[1], keys[0][:2]])
+    np.testing.assert_allclose(model.queue.numpy(), expected, atol=1e-5)
+    assert int(model.queue_filled.numpy()) == 10
+
+
+def test_moco_momentum_encoder_follows_the_ema_and_training_lowers_the_loss():
+    keras.utils.set_random_seed(0)
+    model = ContrastivePretrainer(backbone(0.1), pooling="cls_mlp", temperature=0.1, queue_size=32, momentum=0.9)
+    model.build()
+    model.compile(learning_rate=1e-3)
+    before = [w.numpy() for w in model.key_backbone.weights]
+    np.testing.assert_allclose(before[0], model.backbone.weights[0].numpy())
+    batches = [features(batch=16, seed=s) for s in range(40)]  # distinct batches: the queue holds other sentences
+    data = tf.data.Dataset.from_tensor_slices({k: np.stack([b[k] for b in batches]) for k in batches[0]})
+    history = model.fit(data, epochs=3, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0] * 0.9, history
+    assert not model.key_backbone.trainable_weights
+    key, query = model.key_backbone.weights[0].numpy(), model.backbone.weights[0].numpy()
+    assert not np.allclose(key, before[0]) and not np.allclose(key, query)
+    assert int(model.queue_filled.numpy()) == 32
+    restored = run_model_saving_test(model, features())
+    np.testing.assert_allclose(restored.queue.numpy(), model.queue.numpy())
+    np.testing.assert_allclose(restored.key_backbone.weights[0].numpy(), key)

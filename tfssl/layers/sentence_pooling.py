@@ -1,27 +1,45 @@
-"""Pooling token states into one sentence vector: `mean` over real tokens or the `cls` state."""
+"""Pooling token states into one sentence vector.
+
+Modes: `mean` over real tokens; `cls`, the first token's state; `first_last_mean`, the mean over
+real tokens of the average of the first and last layers' states (SimCSE's "first-last avg",
+the strongest pooling for encoders never trained on sentence pairs).
+"""
 
 import keras
 from keras import ops
 
+POOLING_MODES = ("mean", "cls", "first_last_mean")
+
 
 @keras.saving.register_keras_serializable(package="tfssl")
 class SentencePooling(keras.layers.Layer):
-    """(batch, length, dim) states + (batch, length) padding mask -> (batch, dim)."""
+    """(batch, length, dim) states + (batch, length) padding mask -> (batch, dim).
+
+    `first_last_mean` also needs `first_layer_output` (batch, length, dim).
+    """
 
     def __init__(self, mode="mean", **kwargs):
         super().__init__(**kwargs)
-        if mode not in ("mean", "cls"):
-            raise ValueError(f"Pooling mode must be 'mean' or 'cls', got {mode!r}.")
+        if mode not in POOLING_MODES:
+            raise ValueError(f"Pooling mode must be one of {POOLING_MODES}, got {mode!r}.")
         self.mode = mode
 
-    def call(self, sequence_output, padding_mask):
+    def call(self, sequence_output, padding_mask, first_layer_output=None):
         if self.mode == "cls":
             return sequence_output[:, 0, :]
+        if self.mode == "first_last_mean":
+            if first_layer_output is None:
+                raise ValueError("Pooling 'first_last_mean' needs the backbone's `first_layer_output`.")
+            sequence_output = 0.5 * (sequence_output + first_layer_output)
         weights = ops.cast(padding_mask, sequence_output.dtype)[:, :, None]  # (batch, length, 1)
         total = ops.sum(sequence_output * weights, axis=1)  # (batch, dim)
         return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
 
-    def compute_output_shape(self, sequence_output_shape, padding_mask_shape):
+    def pool(self, backbone_outputs, padding_mask):
+        """Pools a backbone's output dict (any mode)."""
+        return self(backbone_outputs["sequence_output"], padding_mask, backbone_outputs.get("first_layer_output"))
+
+    def compute_output_shape(self, sequence_output_shape, padding_mask_shape, first_layer_output_shape=None):
         return (sequence_output_shape[0], sequence_output_shape[-1])
 
     def get_config(self):

@@ -11,6 +11,9 @@ gradient reaching a replica's own keys is the sum of what every replica's loss s
 to them, so N replicas with batch B give the loss and gradients of one device with batch
 N * B. The per-replica loss is the mean over local queries divided by N (Keras' distributed
 loss scaling), so replicas sum to the global mean.
+
+A MoCo queue (`queue`, (K, dim)) adds K more negatives. It is not gathered: it already holds keys
+of the global batches before this one, the same on every replica.
 """
 
 import tensorflow as tf
@@ -23,7 +26,9 @@ def _gather(tensor):
     return context.all_gather(tensor, axis=0), context.replica_id_in_sync_group * tf.shape(tensor)[0]
 
 
-def info_nce_loss(queries, keys, hard_negatives=None, temperature=0.05, hard_negative_weight=0.0):
+def info_nce_loss(
+    queries, keys, hard_negatives=None, temperature=0.05, hard_negative_weight=0.0, queue=None, queue_valid=None
+):
     """Per-query InfoNCE losses, (batch,), over global in-batch negatives.
 
     Args:
@@ -31,6 +36,8 @@ def info_nce_loss(queries, keys, hard_negatives=None, temperature=0.05, hard_neg
         hard_negatives: optional (batch, dim) one hard negative per query, also gathered.
         temperature: softmax temperature (SimCSE: 0.05).
         hard_negative_weight: log-weight added to hard-negative logits (SimCSE's weight: 0).
+        queue: optional (K, dim) negative keys from earlier batches (MoCo), not gathered.
+        queue_valid: optional (K,) bool, False for queue slots not filled yet (left out).
     """
     queries = tf.math.l2_normalize(queries, axis=-1)
     all_keys, offset = _gather(tf.math.l2_normalize(keys, axis=-1))  # (global_batch, dim)
@@ -39,5 +46,10 @@ def info_nce_loss(queries, keys, hard_negatives=None, temperature=0.05, hard_neg
         all_negatives, _ = _gather(tf.math.l2_normalize(hard_negatives, axis=-1))
         negative_logits = tf.matmul(queries, all_negatives, transpose_b=True) / temperature + hard_negative_weight
         logits = tf.concat([logits, negative_logits], axis=1)  # (batch, 2 * global_batch)
+    if queue is not None:
+        queue_logits = tf.matmul(queries, tf.math.l2_normalize(queue, axis=-1), transpose_b=True) / temperature  # (batch, K)
+        if queue_valid is not None:
+            queue_logits = tf.where(queue_valid[None, :], queue_logits, tf.cast(-1e9, queue_logits.dtype))
+        logits = tf.concat([logits, queue_logits], axis=1)  # (batch, global_batch [+ global_batch] + K)
     labels = offset + tf.range(tf.shape(queries)[0])
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)

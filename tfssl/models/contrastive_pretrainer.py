@@ -9,6 +9,13 @@ The loss is InfoNCE (`tfssl.losses.info_nce_loss`) with the keys (and hard negat
 *whole global batch* gathered across replicas, averaged over the global batch: N replicas with
 batch B train like one device with batch N*B.
 
+MoCo option (`queue_size=K > 0`, He et al. 2020): keys come from a momentum encoder, an EMA copy
+of the backbone (and projection) that gets no gradients, and a FIFO queue of the last K global
+keys adds K negatives. Both are non-trainable variables updated inside the train step, after the
+optimizer: every replica computes the same gathered keys and the same EMA, so replicas agree.
+`queue[0]` is the newest key; slots not yet filled are left out of the loss. Needs
+`jit_compile=False` under a multi-replica strategy (as every tfssl model on CPU replicas).
+
 Example:
 
 >>> encoder = with_dropout(mlm_pretrainer.backbone, 0.1)
@@ -24,7 +31,7 @@ from tfssl.layers.sentence_pooling import SentencePooling
 from tfssl.losses.info_nce import info_nce_loss
 from tfssl.models.encoder_backbone import EncoderBackbone
 
-POOLING = ("cls_mlp", "cls", "mean")
+POOLING = ("cls_mlp", "cls", "mean", "first_last_mean")
 
 
 def with_dropout(backbone, dropout):
@@ -42,64 +49,144 @@ class ContrastivePretrainer(keras.Model):
     """Args:
     backbone: an `EncoderBackbone`.
     pooling: `cls_mlp` (CLS state + a tanh MLP used only in training, SimCSE's choice), `cls`,
-        or `mean` (over real tokens).
+        `mean` (over real tokens) or `first_last_mean` (see `SentencePooling`).
     temperature: InfoNCE temperature.
     symmetric: also score keys against queries and average the two losses.
     hard_negative_weight: added to hard-negative logits (supervised SimCSE's log-weight).
+    queue_size: K > 0 turns on MoCo: momentum key encoder + a queue of K negative keys.
+    momentum: EMA rate of the key encoder (MoCo: 0.999).
     """
 
-    def __init__(self, backbone, pooling="cls_mlp", temperature=0.05, symmetric=False, hard_negative_weight=0.0, **kwargs):
+    def __init__(
+        self,
+        backbone,
+        pooling="cls_mlp",
+        temperature=0.05,
+        symmetric=False,
+        hard_negative_weight=0.0,
+        queue_size=0,
+        momentum=0.999,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if pooling not in POOLING:
             raise ValueError(f"pooling must be one of {POOLING}, got {pooling!r}.")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}.")
+        if queue_size < 0 or not 0.0 <= momentum < 1.0:
+            raise ValueError(f"Need queue_size >= 0 and 0 <= momentum < 1, got {queue_size} and {momentum}.")
+        if queue_size and symmetric:
+            raise ValueError("symmetric=True is not defined with a MoCo queue (keys get no gradient); drop one.")
         self.backbone = backbone
         self.pooling = pooling
         self.temperature = float(temperature)
         self.symmetric = bool(symmetric)
         self.hard_negative_weight = float(hard_negative_weight)
-        self.sentence_pooling = SentencePooling("mean" if pooling == "mean" else "cls")
-        self.projection = (
-            keras.layers.Dense(backbone.hidden_dim, activation="tanh", name="projection") if pooling == "cls_mlp" else None
-        )
+        self.queue_size = int(queue_size)
+        self.momentum = float(momentum)
+        self.sentence_pooling = SentencePooling("cls" if pooling in ("cls", "cls_mlp") else pooling)
+        self.projection = self._make_projection("projection")
+        self.key_backbone, self.key_projection = None, None
+        if self.queue_size:
+            self.key_backbone = EncoderBackbone.from_config({**backbone.get_config(), "name": "key_backbone"})
+            self.key_backbone.trainable = False
+            self.key_projection = self._make_projection("key_projection")
+            if self.key_projection is not None:
+                self.key_projection.trainable = False
+
+    def _make_projection(self, name):
+        if self.pooling != "cls_mlp":
+            return None
+        return keras.layers.Dense(self.backbone.hidden_dim, activation="tanh", name=name)
 
     def build(self, input_shape=None):
         if not self.backbone.built:
             self.backbone.build()
         if self.projection is not None:
             self.projection.build((None, self.backbone.hidden_dim))
+        if self.queue_size:
+            self.key_backbone.build()
+            if self.key_projection is not None:
+                self.key_projection.build((None, self.backbone.hidden_dim))
+            self._copy_to_key_encoder()
+            dim = self.backbone.hidden_dim
+            self.queue = self.add_weight(shape=(self.queue_size, dim), initializer="zeros", trainable=False, name="queue")
+            self.queue_filled = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False, name="queue_filled")
         self.built = True
+
+    def _encoder_pairs(self):
+        pairs = list(zip(self.key_backbone.weights, self.backbone.weights))
+        if self.projection is not None:
+            pairs += list(zip(self.key_projection.weights, self.projection.weights))
+        return pairs
+
+    def _copy_to_key_encoder(self):
+        for key_weight, weight in self._encoder_pairs():
+            key_weight.assign(weight)
 
     def build_from_config(self, config):
         self.build()
 
     def embed(self, features, training=False):
         """Feature dict -> (batch, hidden_dim) sentence vectors (no MLP outside training)."""
-        sequence = self.backbone(features, training=training)["sequence_output"]
-        vectors = self.sentence_pooling(sequence, features["padding_mask"])
+        vectors = self.sentence_pooling.pool(self.backbone(features, training=training), features["padding_mask"])
         if self.projection is not None and training:
             vectors = self.projection(vectors)
         return vectors
 
+    def embed_keys(self, features, training=False):
+        """Keys: from the momentum encoder (no gradient) with MoCo, else from `embed`."""
+        if not self.queue_size:
+            return self.embed(features, training)
+        vectors = self.sentence_pooling.pool(self.key_backbone(features, training=training), features["padding_mask"])
+        if self.key_projection is not None and training:
+            vectors = self.key_projection(vectors)
+        return tf.stop_gradient(vectors)
+
     def call(self, inputs, training=None):
         if "anchor" in inputs:
-            out = {"queries": self.embed(inputs["anchor"], training), "keys": self.embed(inputs["positive"], training)}
+            out = {"queries": self.embed(inputs["anchor"], training), "keys": self.embed_keys(inputs["positive"], training)}
             if "negative" in inputs:
-                out["negatives"] = self.embed(inputs["negative"], training)
+                out["negatives"] = self.embed_keys(inputs["negative"], training)
             return out
         # Unsupervised: two passes, two dropout masks (HashDropout draws a new key per call).
-        return {"queries": self.embed(inputs, training), "keys": self.embed(inputs, training)}
+        return {"queries": self.embed(inputs, training), "keys": self.embed_keys(inputs, training)}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        queue = queue_valid = None
+        if self.queue_size:
+            queue = tf.convert_to_tensor(self.queue)  # (K, dim), read before this step's enqueue
+            queue_valid = tf.range(self.queue_size) < tf.convert_to_tensor(self.queue_filled)  # (K,)
         losses = info_nce_loss(
-            y_pred["queries"], y_pred["keys"], y_pred.get("negatives"), self.temperature, self.hard_negative_weight
+            y_pred["queries"], y_pred["keys"], y_pred.get("negatives"), self.temperature, self.hard_negative_weight,
+            queue=queue, queue_valid=queue_valid,
         )
         if self.symmetric:
             losses = 0.5 * (losses + info_nce_loss(y_pred["keys"], y_pred["queries"], None, self.temperature))
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         # Mean over the global batch, split across replicas (Keras sums replica gradients).
-        return tf.reduce_sum(losses) / (tf.cast(tf.shape(losses)[0], losses.dtype) * replicas)
+        loss = tf.reduce_sum(losses) / (tf.cast(tf.shape(losses)[0], losses.dtype) * replicas)
+        if self.queue_size and training:
+            with tf.control_dependencies([loss]):
+                self.enqueue(y_pred["keys"])
+        return loss
+
+    def enqueue(self, keys):
+        """Pushes this step's keys of the whole global batch (replica order) to the queue front."""
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            keys = context.all_gather(keys, axis=0)  # (global_batch, dim), the same on every replica
+        keys = tf.math.l2_normalize(tf.stop_gradient(keys), axis=-1)
+        self.queue.assign(tf.concat([keys, tf.convert_to_tensor(self.queue)], axis=0)[: self.queue_size])
+        self.queue_filled.assign(tf.minimum(tf.convert_to_tensor(self.queue_filled) + tf.shape(keys)[0], self.queue_size))
+
+    def train_step(self, data):
+        logs = super().train_step(data)
+        if self.queue_size:
+            # After the optimizer step: key = m * key + (1 - m) * query weights.
+            for key_weight, weight in self._encoder_pairs():
+                key_weight.assign(self.momentum * key_weight + (1.0 - self.momentum) * weight)
+        return logs
 
     def compile(self, optimizer="auto", learning_rate=1e-4, weight_decay=0.01, jit_compile=True, **kwargs):
         if optimizer == "auto":
@@ -119,6 +206,8 @@ class ContrastivePretrainer(keras.Model):
             "temperature": self.temperature,
             "symmetric": self.symmetric,
             "hard_negative_weight": self.hard_negative_weight,
+            "queue_size": self.queue_size,
+            "momentum": self.momentum,
         }
 
     @classmethod
