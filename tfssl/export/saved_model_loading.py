@@ -33,3 +33,25 @@ def fill_mask(path, texts):
             ]
         )
     return results
+
+
+def _strings(texts, what):
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if not texts or any(not isinstance(t, str) for t in texts):
+        raise ValueError(f"{what} needs one or more strings.")
+    return texts
+
+
+def embed(path, texts, batch_size=256):
+    """Runs an exported `embed` signature; (n, hidden_dim) NumPy, L2-normalised."""
+    import numpy as np
+
+    texts = _strings(texts, "embed")
+    model, version_dir = load_saved_model(path)
+    if "embed" not in model.signatures:
+        raise ValueError(f"{version_dir} has no `embed` signature (signatures: {sorted(model.signatures)}); "
+                         "export a contrastive run (tfssl pretrain simcse).")
+    function = model.signatures["embed"]
+    chunks = [function(text=tf.constant(texts[i : i + batch_size]))["embeddings"].numpy()
+              for i in range(0, len(texts), batch_size)]
+    return np.concatenate(chunks)
