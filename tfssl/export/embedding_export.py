@@ -28,12 +28,16 @@ class SentenceEmbeddingModule(tf.Module):
 
     def __init__(self, embedder, asset_paths=()):
         super().__init__(name="sentence_embedding")
-        self.embedder = embedder
+        # Track the variables and vocabulary tables through their owners; the embedder itself is
+        # kept out of the object graph (Keras would trace it a default signature from a numeric spec).
+        self.backbone = embedder.backbone
+        self.tokenizer = embedder.tokenizer
+        object.__setattr__(self, "_embedder", embedder)
         self.assets = [tf.saved_model.Asset(p) for p in asset_paths]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def embed(self, text):
-        return {"embeddings": self.embedder(text, training=False)}
+        return {"embeddings": self._embedder(text, training=False)}
 
     @tf.function(
         input_signature=[tf.TensorSpec([None], tf.string, name="first"), tf.TensorSpec([None], tf.string, name="second")]
@@ -42,7 +46,7 @@ class SentenceEmbeddingModule(tf.Module):
         tf.debugging.assert_equal(
             tf.shape(first), tf.shape(second), message="similarity: `first` and `second` need the same number of strings"
         )
-        vectors = self.embedder(tf.concat([first, second], axis=0), training=False)  # (2 * batch, hidden_dim)
+        vectors = self._embedder(tf.concat([first, second], axis=0), training=False)  # (2 * batch, hidden_dim)
         a, b = tf.split(vectors, 2, axis=0)
         return {"similarity": tf.reduce_sum(a * b, axis=-1)}  # (batch,) cosines of unit vectors
 

@@ -6,4 +6,5 @@ from tfssl.models.contrastive_pretrainer import ContrastivePretrainer  # noqa: F
 from tfssl.models.encoder_backbone import EncoderBackbone  # noqa: F401
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer  # noqa: F401
 from tfssl.models.presets import ENCODER_PRESETS  # noqa: F401
+from tfssl.models.sentence_embedder import SentenceEmbedder  # noqa: F401
 from tfssl.optimizers.warmup_decay import WarmupDecay  # noqa: F401

@@ -35,7 +35,7 @@ from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
 from tfssl.training.callbacks import TimeBudget, TrainingCurves
-from tfssl.training.strategy import choose_strategy
+from tfssl.training.strategy import choose_strategy, jit_compile_for
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     train_docs, held_out_docs = split_documents(documents, config.held_out_fraction, config.seed)
     _log(config, f"Corpus {config.corpus!r}: {len(train_docs)} training / {len(held_out_docs)} held-out documents, "
                  f"{stats.characters:,} characters, {len(stats.skipped)} file(s) skipped.")
-    tokenizer = _tokenizer(config, run_dir, [d.text for d in train_docs])
+    tokenizer = prepare_tokenizer(config, run_dir, [d.text for d in train_docs])
 
     train_blocks = packed_blocks([d.text for d in train_docs], tokenizer, config.sequence_length)
     masker = masker_for_tokenizer(
@@ -94,7 +94,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             warmup_steps=min(config.warmup_steps, max(total_steps // 10, 1)),
             total_steps=total_steps,
             weight_decay=config.weight_decay,
-            jit_compile=config.jit_compile,
+            jit_compile=jit_compile_for(strategy, config.jit_compile),
         )
 
     budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
@@ -163,7 +163,7 @@ def tokenizer_dir(run_dir):
     return os.path.join(run_dir, "tokenizer")
 
 
-def _tokenizer(config, run_dir, texts):
+def prepare_tokenizer(config, run_dir, texts):
     """The run's tokenizer: the given directory, the run's earlier one, or a new one."""
     target = tokenizer_dir(run_dir)
     settings = {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}

@@ -21,3 +21,10 @@ def choose_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     return tf.distribute.get_strategy()
+
+
+def jit_compile_for(strategy: tf.distribute.Strategy, requested: bool) -> bool:
+    """XLA only with one replica: an XLA-compiled step under `MirroredStrategy` reads another
+    replica's variables and fails ("Trying to access resource ... located in device CPU:1",
+    tensorflow.org/xla/known_issues)."""
+    return bool(requested) and strategy.num_replicas_in_sync == 1

@@ -1,0 +1,200 @@
+"""The contrastive driver behind `tfssl pretrain simcse` (and its Python equivalent).
+
+    starting encoder (a masked-LM run, or a preset) -> sentences (unsupervised) or pairs
+    (supervised) as tf.data -> strategy scope: ContrastivePretrainer, compiled -> model.fit,
+    scored on an STS file every `eval_every_steps` -> best weights -> STS report
+    -> saved_models/<name>/<version>/ (`embed` and `similarity` signatures)
+
+A run writes to `<output_dir>/<name>/`: `config.json` (resolved), `tokenizer/`,
+`checkpoint.weights.h5` (best by STS Spearman when `sts_file` is set, else last), `model.keras`,
+`backup/` (rerunning the same command resumes), `logs/`, `history.csv`, `training_curves.png`,
+`metrics.json` (STS before and after training, wall times).
+
+Example:
+
+>>> from tfssl.config import ContrastivePretrainConfig
+>>> result = run_contrastive_pretraining(ContrastivePretrainConfig(init_from="runs/sotu-mlm", steps=300))
+>>> result["sts"]
+"""
+
+import json
+import os
+import time
+import warnings
+
+import keras
+
+from tfssl.config import ConfigError, ContrastivePretrainConfig, save_config
+from tfssl.data.corpus import CorpusStats, load_corpus, split_documents
+from tfssl.data.sentence_pairs import load_sentence_pairs, pair_batches, sts_positive_pairs
+from tfssl.data.sentence_pipeline import sentence_batches, split_sentences
+from tfssl.data.sts_pairs import load_sts_pairs
+from tfssl.export.embedding_export import export_sentence_embedder
+from tfssl.metrics.sts_evaluation import evaluate_sts
+from tfssl.models.contrastive_pretrainer import ContrastivePretrainer, with_dropout
+from tfssl.models.encoder_backbone import EncoderBackbone
+from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
+from tfssl.training.callbacks import TimeBudget, TrainingCurves
+from tfssl.training.mlm_pretraining import _finite, _log, load_pretrainer, prepare_tokenizer, tokenizer_dir
+from tfssl.training.strategy import choose_strategy, jit_compile_for
+from tfssl.training.sts_callback import STSEvaluation
+
+
+def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
+    """Runs one contrastive job end to end; returns paths and figures (also in metrics.json)."""
+    config.validate()
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    run_dir = os.path.join(config.output_dir, config.name)
+    os.makedirs(run_dir, exist_ok=True)
+    sts_sets = {name: load_sts_pairs(path) for name, path in (("sts", config.sts_file), ("sts_test", config.sts_test_file)) if path}
+
+    init_dir = _init_directory(config)
+    documents = None
+    if config.mode == "unsupervised" or init_dir is None:
+        stats = CorpusStats()
+        documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error, stats=stats)
+        documents, _ = split_documents(documents, config.held_out_fraction, config.seed)
+    if config.tokenizer_dir is None and init_dir is not None:
+        config.tokenizer_dir = tokenizer_dir(init_dir)
+        if not os.path.isfile(os.path.join(config.tokenizer_dir, "vocab.txt")):
+            raise FileNotFoundError(
+                f"No tokenizer at {config.tokenizer_dir} for the starting model {config.init_from}. Set tokenizer_dir "
+                "to the tokenizer/ directory of the run that trained it."
+            )
+    save_config(config, os.path.join(run_dir, "config.json"))
+    tokenizer = prepare_tokenizer(config, run_dir, [d.text for d in documents] if documents else [])
+    train, examples = _training_data(config, tokenizer, documents)
+    pooling = "cls" if config.pooling == "cls_mlp" else config.pooling
+
+    strategy = choose_strategy(config.strategy)
+    with strategy.scope():
+        backbone = _starting_backbone(config, tokenizer)
+        before = {name: _score(backbone, tokenizer, pooling, config, pairs) for name, pairs in sts_sets.items()}
+        for name, scores in before.items():
+            _log(config, f"Starting encoder on {name}: Spearman {100 * scores['spearman']:.2f}")
+        model = ContrastivePretrainer(
+            with_dropout(backbone, config.dropout), pooling=config.pooling, temperature=config.temperature,
+            symmetric=config.symmetric, hard_negative_weight=config.hard_negative_weight,
+            queue_size=config.queue_size, momentum=config.momentum,
+        )
+        model.build()
+        model.compile(learning_rate=_schedule(config), weight_decay=config.weight_decay,
+                      jit_compile=jit_compile_for(strategy, config.jit_compile))
+    _log(config, f"{examples:,} training {'sentences' if config.mode == 'unsupervised' else 'pairs'}; "
+                 f"{config.steps} steps of batch {config.batch_size}.")
+
+    checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
+    epochs = -(-config.steps // config.eval_every_steps)
+    budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), save_freq=config.eval_every_steps),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if "sts" in sts_sets:  # before the checkpoint, which monitors the score it logs
+        callbacks.append(STSEvaluation(sts_sets["sts"], tokenizer, config.sequence_length, pooling))
+    callbacks += [
+        keras.callbacks.ModelCheckpoint(checkpoint, monitor="sts_spearman" if "sts" in sts_sets else "loss",
+                                        mode="max" if "sts" in sts_sets else "min", save_best_only=True,
+                                        save_weights_only=True),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
+        TrainingCurves(os.path.join(run_dir, "training_curves.png"), metrics=("loss",)),
+    ] + ([budget] if budget else [])
+    fit_started = time.monotonic()
+    with warnings.catch_warnings():
+        # The pooler and segment table get no gradient from a sentence loss; Keras warns each step.
+        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
+        history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_every_steps, callbacks=callbacks,
+                            verbose=config.verbose)
+    fit_seconds = time.monotonic() - fit_started
+    if any(not _finite(v) for values in history.history.values() for v in values):
+        raise FloatingPointError(
+            f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
+            "or raise temperature; the last good weights are in checkpoint.weights.h5."
+        )
+    steps = int(model.optimizer.iterations.numpy())
+    if "sts" in sts_sets and os.path.isfile(checkpoint):
+        model.load_weights(checkpoint)  # the best epoch by STS Spearman on `sts_file`
+    model.save(os.path.join(run_dir, "model.keras"))
+
+    embedder = SentenceEmbedder(model.backbone, tokenizer, pooling, config.sequence_length)
+    result = {
+        "run_dir": run_dir,
+        "steps": steps,
+        "fit_seconds": fit_seconds,
+        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+        "sts_before": before,
+        "sts": {name: evaluate_sts(lambda t: embed_texts(embedder, t), pairs) for name, pairs in sts_sets.items()},
+    }
+    for name, scores in result["sts"].items():
+        _log(config, f"Trained encoder on {name}: Spearman {100 * scores['spearman']:.2f}")
+    if config.export:
+        result["export"] = export_sentence_embedder(
+            embedder, os.path.join(config.export_dir, config.name),
+            asset_paths=[os.path.join(tokenizer_dir(run_dir), f) for f in ("vocab.txt", "tokenizer.json")]
+            + [os.path.join(run_dir, "config.json")],
+        )
+        _log(config, f"Exported {result['export']}")
+    result["total_seconds"] = time.monotonic() - started
+    with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=2)
+    return result
+
+
+def _init_directory(config):
+    """The run directory that holds the starting model (and its tokenizer), or None."""
+    if config.init_from is None:
+        return None
+    path = config.init_from
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.keras")):
+        return path
+    if os.path.isfile(path):
+        return os.path.dirname(path) or "."
+    hint = " Run `tfssl pretrain mlm` first (it writes runs/sotu-mlm)," if path == "runs/sotu-mlm" else ""
+    raise FileNotFoundError(
+        f"No starting model at {path}.{hint} Set init_from to a run directory holding model.keras, or "
+        "--init_from=none to train the preset from scratch."
+    )
+
+
+def _training_data(config, tokenizer, documents):
+    """(repeated dataset, number of training examples)."""
+    if config.mode == "unsupervised":
+        sentences = [s for d in documents for s in split_sentences(d.text, config.min_words, config.max_words)]
+        if len(sentences) < config.batch_size:
+            raise ValueError(
+                f"Only {len(sentences)} sentences of {config.min_words}-{config.max_words} words in {config.corpus!r}, "
+                f"fewer than batch_size={config.batch_size}. Add text, or lower batch_size or min_words."
+            )
+        return sentence_batches(sentences, tokenizer, config.sequence_length, config.batch_size, config.seed).repeat(), len(sentences)
+    if config.pairs_format == "sts":
+        pairs = sts_positive_pairs(config.pairs_file, config.sts_min_score)
+    else:
+        pairs = load_sentence_pairs(config.pairs_file, config.anchor_column, config.positive_column, config.negative_column)
+    return pair_batches(pairs, tokenizer, config.sequence_length, config.batch_size, config.seed).repeat(), len(pairs)
+
+
+def _starting_backbone(config, tokenizer):
+    if config.init_from is not None:
+        file = config.init_from if os.path.isfile(config.init_from) else os.path.join(config.init_from, "model.keras")
+        return load_pretrainer(file, tokenizer, config.sequence_length).backbone
+    backbone = EncoderBackbone.from_preset(config.preset, vocabulary_size=tokenizer.vocabulary_size, dropout=config.dropout)
+    backbone.build()
+    if config.sequence_length > backbone.sequence_length:
+        raise ConfigError(f"sequence_length={config.sequence_length} is beyond the preset's position table.")
+    return backbone
+
+
+def _schedule(config):
+    if not config.warmup_steps:
+        return config.learning_rate
+    from tfssl.optimizers.warmup_decay import WarmupDecay
+
+    return WarmupDecay(config.learning_rate, config.warmup_steps, config.steps)
+
+
+def _score(backbone, tokenizer, pooling, config, pairs):
+    embedder = SentenceEmbedder(backbone, tokenizer, pooling, config.sequence_length)
+    return evaluate_sts(lambda t: embed_texts(embedder, t), pairs)
