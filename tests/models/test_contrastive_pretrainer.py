@@ -116,3 +116,69 @@ def test_moco_momentum_encoder_follows_the_ema_and_training_lowers_the_loss():
     restored = run_model_saving_test(model, features())
     np.testing.assert_allclose(restored.queue.numpy(), model.queue.numpy())
     np.testing.assert_allclose(restored.key_backbone.weights[0].numpy(), key)
+
+
+MIRRORED_FIT = r"""
+import json, sys
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from tfssl.models.contrastive_pretrainer import ContrastivePretrainer
+from tfssl.models.encoder_backbone import EncoderBackbone
+
+rng = np.random.default_rng(0)
+def feats(seed):
+    r = np.random.default_rng(seed)
+    mask = (np.arange(10)[None, :] < r.integers(3, 11, (8, 1))).astype("int32")
+    return {"token_ids": r.integers(5, 60, (8, 10)).astype("int32"), "padding_mask": mask}
+x = {"anchor": feats(1), "positive": feats(2), "negative": feats(3)}      # global batch 8
+
+def run(strategy, queue_size):
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = ContrastivePretrainer(EncoderBackbone(60, 2, 2, 32, 64, sequence_length=16, dropout=0.0),
+                                      pooling="cls_mlp", temperature=0.1, hard_negative_weight=0.3,
+                                      queue_size=queue_size, momentum=0.5)
+        model.build()
+        model.compile(optimizer=keras.optimizers.SGD(0.5), jit_compile=False)
+    before = [w.numpy() for w in model.trainable_weights]
+    data = tf.data.Dataset.from_tensors(x).repeat(2)   # two steps: the second uses the queue
+    losses = model.fit(data, epochs=1, verbose=0).history["loss"]
+    deltas = [float(np.abs(w.numpy() - b).max()) for w, b in zip(model.trainable_weights, before)]
+    out = {"loss": losses[-1], "weights": [w.numpy().tolist() for w in model.trainable_weights], "deltas": deltas}
+    if queue_size:
+        out["queue"] = model.queue.numpy().tolist()
+        out["key"] = model.key_backbone.weights[3].numpy().tolist()
+    return out
+
+queue_size = int(sys.argv[1])
+one = run(tf.distribute.OneDeviceStrategy("/cpu:0"), queue_size)
+two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), queue_size)
+print(json.dumps({"one": one, "two": two}))
+"""
+
+
+@pytest.mark.parametrize("queue_size", [0, 24])
+def test_mirrored_fit_with_two_replicas_equals_one_device_with_the_global_batch(queue_size):
+    """Supervised triples, gathered keys and hard negatives (and a MoCo queue): 2 replicas x 4
+    train exactly like 1 device x 8 (loss, updated weights, queue, key encoder)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", MIRRORED_FIT, str(queue_size)], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    one, two = result["one"], result["two"]
+    assert max(one["deltas"]) > 1e-3  # the step really moved the weights
+    np.testing.assert_allclose(two["loss"], one["loss"], atol=1e-5)
+    for a, b in zip(one["weights"], two["weights"]):
+        np.testing.assert_allclose(np.array(b), np.array(a), atol=1e-5)
+    if queue_size:
+        np.testing.assert_allclose(np.array(two["queue"]), np.array(one["queue"]), atol=1e-5)
+        np.testing.assert_allclose(np.array(two["key"]), np.array(one["key"]), atol=1e-5)
+        assert np.abs(np.array(one["queue"])[16:]).max() == 0  # 2 steps x 8 keys filled 16 of 24 slots
