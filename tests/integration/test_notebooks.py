@@ -6,17 +6,26 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.conftest import SHARED_DATA
+
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 
 
-@pytest.mark.parametrize("name", ["mlm_pretraining.ipynb"])
+EXPECTED = {"mlm_pretraining.ipynb": ("masked_accuracy", "saved_models"),
+            "contrastive_sentence_embeddings.ipynb": ("sts_spearman", "after :", "supervised:", "saved_models")}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_executes(name, tmp_path, monkeypatch):
     monkeypatch.setenv("TFSSL_EXAMPLE_STEPS", "60")
     monkeypatch.setenv("TFSSL_EXAMPLE_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("TFSSL_MLM_RUN", str(tmp_path / "no-such-run"))   # the notebook makes its own short one
+    monkeypatch.setenv("TFSSL_STS_DIR", os.path.join(SHARED_DATA, "stsbenchmark"))
     nb = nbformat.read(os.path.join(EXAMPLES, name), as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "masked_accuracy" in outputs and "saved_models" in outputs
+    for expected in EXPECTED[name]:
+        assert expected in outputs, expected
     assert os.path.isfile(tmp_path / "work" / "training_curves.png")
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "the curves are shown inline"
