@@ -143,6 +143,9 @@ class ContrastivePretrainConfig:
     queue_size: int = 0
     momentum: float = 0.999
     dropout: float = 0.1
+    # Keep the masked-LM token embeddings fixed: a sentence loss on one small corpus otherwise
+    # drifts the word vectors that carry the lexical similarity STS rewards (measured: README).
+    freeze_token_embeddings: bool = True
     # Optimisation: `steps` in total, evaluated (and checkpointed) every `eval_every_steps`.
     sequence_length: int = 64
     batch_size: int = 64

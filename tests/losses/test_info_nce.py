@@ -82,3 +82,22 @@ def test_mirrored_two_replicas_equal_one_device_with_twice_the_batch():
     assert abs(loss_one - loss_two) < 1e-5
     np.testing.assert_allclose(grad_two, grad_one, atol=1e-5)
     assert np.abs(grad_one).max() > 1e-3  # the gradients are not trivially zero
+
+
+def test_keras_layer_matches_the_function_and_round_trips():
+    from tests.helpers import run_layer_test
+    from tfssl.losses.info_nce import InfoNCE
+
+    rng = np.random.default_rng(1)
+    q, k, n = (rng.normal(size=(5, 8)).astype("float32") for _ in range(3))
+    layer = run_layer_test(InfoNCE, {"temperature": 0.1, "hard_negative_weight": 0.2}, (q, k, n), expected_output_shape=(5,))
+    np.testing.assert_allclose(layer(q, k, n), reference(q, k, n, 0.1, 0.2), rtol=1e-4)
+
+
+def test_queue_negatives_and_unfilled_slots():
+    rng = np.random.default_rng(2)
+    q, k = (rng.normal(size=(4, 8)).astype("float32") for _ in range(2))
+    queue = rng.normal(size=(6, 8)).astype("float32")
+    valid = np.array([True, True, True, False, False, False])
+    expected = reference(q, np.concatenate([k, queue[:3]]), temperature=0.1)
+    np.testing.assert_allclose(info_nce_loss(q, k, temperature=0.1, queue=queue, queue_valid=valid), expected, rtol=1e-4)

@@ -16,6 +16,7 @@ A MoCo queue (`queue`, (K, dim)) adds K more negatives. It is not gathered: it a
 of the global batches before this one, the same on every replica.
 """
 
+import keras
 import tensorflow as tf
 
 
@@ -53,3 +54,32 @@ def info_nce_loss(
         logits = tf.concat([logits, queue_logits], axis=1)  # (batch, global_batch [+ global_batch] + K)
     labels = offset + tf.range(tf.shape(queries)[0])
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+
+@keras.saving.register_keras_serializable(package="tfssl")
+class InfoNCE(keras.layers.Layer):
+    """`info_nce_loss` as a Keras layer, for dual encoders built outside tfssl's pretrainers.
+
+    `InfoNCE(temperature=0.05)(queries, keys[, hard_negatives])` -> (batch,) per-query losses,
+    with keys and hard negatives gathered across replicas (see the module docstring). Reduce
+    with `sum(losses) / global_batch` inside `compute_loss`, as `ContrastivePretrainer` does.
+    """
+
+    def __init__(self, temperature=0.05, hard_negative_weight=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}.")
+        self.temperature = float(temperature)
+        self.hard_negative_weight = float(hard_negative_weight)
+
+    def call(self, queries, keys, hard_negatives=None, queue=None, queue_valid=None):
+        return info_nce_loss(queries, keys, hard_negatives, self.temperature, self.hard_negative_weight, queue, queue_valid)
+
+    def compute_output_shape(self, queries_shape, keys_shape, hard_negatives_shape=None, queue_shape=None,
+                             queue_valid_shape=None):
+        return (queries_shape[0],)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"temperature": self.temperature, "hard_negative_weight": self.hard_negative_weight})
+        return config

@@ -115,9 +115,13 @@ class ContrastivePretrainer(keras.Model):
         self.built = True
 
     def _encoder_pairs(self):
+        """(key encoder weight, query encoder weight) pairs, in the same creation order."""
         pairs = list(zip(self.key_backbone.weights, self.backbone.weights))
         if self.projection is not None:
             pairs += list(zip(self.key_projection.weights, self.projection.weights))
+        mismatched = [(k.path, q.path) for k, q in pairs if k.shape != q.shape]
+        if mismatched or len(self.key_backbone.weights) != len(self.backbone.weights):
+            raise ValueError(f"The momentum encoder does not mirror the backbone: {mismatched[:3]}")
         return pairs
 
     def _copy_to_key_encoder(self):

@@ -79,6 +79,8 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
             queue_size=config.queue_size, momentum=config.momentum,
         )
         model.build()
+        if config.freeze_token_embeddings:
+            model.backbone.token_embedding.trainable = False
         model.compile(learning_rate=_schedule(config), weight_decay=config.weight_decay,
                       jit_compile=jit_compile_for(strategy, config.jit_compile))
     _log(config, f"{examples:,} training {'sentences' if config.mode == 'unsupervised' else 'pairs'}; "
