@@ -38,16 +38,20 @@ class TrainingCurves(keras.callbacks.Callback):
     Keras reports running means that restart every epoch; the window averages are recovered
     from them (`k * mean_k - j * mean_j` is the sum over steps j+1..k), so the curve shows
     the recent loss, not a sawtooth of epoch-long averages.
+
+    `epoch_metrics` are log keys other callbacks add at epoch end (e.g. `sts_spearman` from
+    `STSEvaluation`, listed before this callback); each gets its own panel.
     """
 
-    def __init__(self, path, metrics=("loss", "masked_accuracy"), every_steps=25):
+    def __init__(self, path, metrics=("loss", "masked_accuracy"), every_steps=25, epoch_metrics=()):
         super().__init__()
         self.path = path
         self.metrics = tuple(metrics)
+        self.epoch_metrics = tuple(epoch_metrics)
         self.every_steps = int(every_steps)
         self.step = 0
         self.train = {m: [] for m in self.metrics}
-        self.validation = {m: [] for m in self.metrics}
+        self.validation = {m: [] for m in self.metrics + self.epoch_metrics}
 
     def on_epoch_begin(self, epoch, logs=None):
         self._window_start = 0
@@ -70,6 +74,9 @@ class TrainingCurves(keras.callbacks.Callback):
         for m in self.metrics:
             if logs and f"val_{m}" in logs:
                 self.validation[m].append((self.step, float(logs[f"val_{m}"])))
+        for m in self.epoch_metrics:
+            if logs and m in logs:
+                self.validation[m].append((self.step, float(logs[m])))
         self.draw()
 
     def on_train_end(self, logs=None):
@@ -81,12 +88,14 @@ class TrainingCurves(keras.callbacks.Callback):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, len(self.metrics), figsize=(5 * len(self.metrics), 3.6))
-        for ax, m in zip(list(getattr(axes, "flat", [axes])), self.metrics):
-            if self.train[m]:
+        panels = self.metrics + self.epoch_metrics
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6))
+        for ax, m in zip(list(getattr(axes, "flat", [axes])), panels):
+            if self.train.get(m):
                 ax.plot(*zip(*self.train[m]), label=f"train {m} ({self.every_steps}-step mean)")
             if self.validation[m]:
-                ax.plot(*zip(*self.validation[m]), "o-", label=f"held-out {m}")
+                label = f"held-out {m}" if m in self.metrics else m
+                ax.plot(*zip(*self.validation[m]), "o-", label=label)
             ax.set_xlabel("step")
             ax.set_title(m)
             ax.grid(alpha=0.3)

@@ -101,7 +101,9 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
                                         save_weights_only=True),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
-        TrainingCurves(os.path.join(run_dir, "training_curves.png"), metrics=("loss",)),
+        TrainingCurves(os.path.join(run_dir, "training_curves.png"), metrics=("loss",),
+                       every_steps=max(config.eval_every_steps // 4, 1),
+                       epoch_metrics=("sts_spearman", "sts_uniformity") if "sts" in sts_sets else ()),
     ] + ([budget] if budget else [])
     fit_started = time.monotonic()
     with warnings.catch_warnings():
