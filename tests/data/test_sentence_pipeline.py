@@ -30,3 +30,6 @@ def test_batches_are_full_and_bad_sizes_are_refused(tokenizer):
         sentence_batches(sentences, tokenizer, 12, 1)
     with pytest.raises(ValueError, match="non-empty sentences"):
         sentence_batches(["", "  ", "one"], tokenizer, 12, 2)
+    # Empty strings are dropped (documented), not batched as [CLS] [SEP].
+    kept = list(sentence_batches(["", "one two", " ", "three four"], tokenizer, 12, 2, shuffle=False))
+    assert len(kept) == 1 and (kept[0]["padding_mask"].numpy().sum(1) > 2).all()

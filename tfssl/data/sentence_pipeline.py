@@ -59,7 +59,9 @@ def encode_sentences(texts, tokenizer, sequence_length):
 def sentence_batches(sentences, tokenizer, sequence_length, batch_size, seed=0, shuffle=True):
     """Shuffled, tokenized, padded sentence batches (`x` dicts) for unsupervised SimCSE.
 
-    Batches are full (`drop_remainder`): InfoNCE needs at least 2 sentences per batch.
+    Batches are full (`drop_remainder`): InfoNCE needs at least 2 sentences per batch. Empty and
+    whitespace-only strings are dropped: two dropout views of `[CLS] [SEP]` teach nothing, and
+    every empty string would be a false negative of every other.
     """
     sentences = [s for s in sentences if s.strip()]
     if batch_size < 2:
