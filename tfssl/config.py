@@ -173,7 +173,7 @@ class ContrastivePretrainConfig:
         choices = {
             "mode": ("unsupervised", "supervised"),
             "pairs_format": ("table", "sts"),
-            "pooling": ("mean", "cls", "cls_mlp", "first_last_mean"),
+            "pooling": ("mean", "mean_mlp", "cls", "cls_mlp", "first_last_mean"),
             "strategy": ("auto", "one_device", "mirrored"),
             "text_format": ("documents", "lines"),
         }

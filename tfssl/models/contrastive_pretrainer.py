@@ -31,7 +31,7 @@ from tfssl.layers.sentence_pooling import SentencePooling
 from tfssl.losses.info_nce import info_nce_loss
 from tfssl.models.encoder_backbone import EncoderBackbone
 
-POOLING = ("cls_mlp", "cls", "mean", "first_last_mean")
+POOLING = ("cls_mlp", "cls", "mean", "mean_mlp", "first_last_mean")
 
 
 def with_dropout(backbone, dropout):
@@ -49,7 +49,8 @@ class ContrastivePretrainer(keras.Model):
     """Args:
     backbone: an `EncoderBackbone`.
     pooling: `cls_mlp` (CLS state + a tanh MLP used only in training, SimCSE's choice), `cls`,
-        `mean` (over real tokens) or `first_last_mean` (see `SentencePooling`).
+        `mean` (over real tokens), `mean_mlp` (mean + the training-only MLP) or `first_last_mean`
+        (see `SentencePooling`). Embeddings are taken before the MLP.
     temperature: InfoNCE temperature.
     symmetric: also score keys against queries and average the two losses.
     hard_negative_weight: added to hard-negative logits (supervised SimCSE's log-weight).
@@ -84,7 +85,7 @@ class ContrastivePretrainer(keras.Model):
         self.hard_negative_weight = float(hard_negative_weight)
         self.queue_size = int(queue_size)
         self.momentum = float(momentum)
-        self.sentence_pooling = SentencePooling("cls" if pooling in ("cls", "cls_mlp") else pooling)
+        self.sentence_pooling = SentencePooling({"cls_mlp": "cls", "mean_mlp": "mean"}.get(pooling, pooling))
         self.projection = self._make_projection("projection")
         self.key_backbone, self.key_projection = None, None
         if self.queue_size:
@@ -95,7 +96,7 @@ class ContrastivePretrainer(keras.Model):
                 self.key_projection.trainable = False
 
     def _make_projection(self, name):
-        if self.pooling != "cls_mlp":
+        if not self.pooling.endswith("_mlp"):
             return None
         return keras.layers.Dense(self.backbone.hidden_dim, activation="tanh", name=name)
 

@@ -65,7 +65,7 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
     save_config(config, os.path.join(run_dir, "config.json"))
     tokenizer = prepare_tokenizer(config, run_dir, [d.text for d in documents] if documents else [])
     train, examples = _training_data(config, tokenizer, documents)
-    pooling = "cls" if config.pooling == "cls_mlp" else config.pooling
+    pooling = {"cls_mlp": "cls", "mean_mlp": "mean"}.get(config.pooling, config.pooling)  # embeddings: before the MLP
 
     strategy = choose_strategy(config.strategy)
     with strategy.scope():

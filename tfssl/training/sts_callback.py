@@ -22,7 +22,7 @@ class STSEvaluation(keras.callbacks.Callback):
     pairs: `STSPairs` (from `load_sts_pairs`).
     tokenizer: the model's `WordPieceTokenizer`.
     sequence_length: tokens per sentence, `[CLS]`/`[SEP]` included.
-    pooling: pooling for evaluation (default: the model's own, `cls` for `cls_mlp`).
+    pooling: pooling for evaluation (default: the model's own, without its training-only MLP).
     every_n_epochs: evaluate every n epochs (1: every epoch).
     """
 
