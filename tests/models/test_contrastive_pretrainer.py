@@ -182,3 +182,12 @@ def test_mirrored_fit_with_two_replicas_equals_one_device_with_the_global_batch(
         np.testing.assert_allclose(np.array(two["queue"]), np.array(one["queue"]), atol=1e-5)
         np.testing.assert_allclose(np.array(two["key"]), np.array(one["key"]), atol=1e-5)
         assert np.abs(np.array(one["queue"])[16:]).max() == 0  # 2 steps x 8 keys filled 16 of 24 slots
+
+
+def test_mean_mlp_uses_its_mlp_in_training_only():
+    model = ContrastivePretrainer(backbone(0.0), pooling="mean_mlp")
+    model.build()
+    f = features()
+    pooled = SentencePooling("mean")(model.backbone(f)["sequence_output"], f["padding_mask"])
+    np.testing.assert_allclose(model.embed(f), pooled, atol=1e-6)
+    np.testing.assert_allclose(model.embed(f, training=True), model.projection(pooled), atol=1e-5)
