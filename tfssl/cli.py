@@ -33,7 +33,8 @@ def _pretrain(args):
 
         result = run_contrastive_pretraining(load_config(ContrastivePretrainConfig, args.config, args.overrides))
     summary = {k: result[k] for k in ("run_dir", "steps", "fit_seconds", "total_seconds") if k in result}
-    summary.update({k: result[k] for k in ("held_out", "sts_before", "sts", "export") if k in result})
+    summary.update({k: result[k] for k in ("held_out", "pooling", "sts_before_mean_pooled", "sts_before", "sts", "export")
+                    if k in result})
     print(json.dumps(summary, indent=2))
 
 
@@ -119,7 +120,7 @@ def build_parser():
     sts = evaluate_sub.add_parser("sts", help="Spearman/Pearson of cosine similarity on an STS-B-format file")
     sts.add_argument("model", help="an export with an `embed` signature, or a run directory (model.keras + tokenizer/)")
     sts.add_argument("sts_file", help="STS-B-format file: tab-separated, score in column 5, sentences in 6 and 7")
-    sts.add_argument("--pooling", default=None, help="for run directories: mean, cls, first_last_mean "
+    sts.add_argument("--pooling", default=None, help="for run directories: mean, cls, first_last_mean, all_layers_mean "
                      "(default: the run's pooling, else mean)")
     sts.add_argument("--sequence-length", type=int, default=None, help="for run directories (default: the run's)")
     sts.set_defaults(func=_evaluate)

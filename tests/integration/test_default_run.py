@@ -39,5 +39,5 @@ def test_default_simcse_raises_sts_b_test_spearman_by_5_points(default_mlm_run):
         f"--init_from={mlm['run_dir']}", f"--output_dir={root}/runs", f"--export_dir={root}/saved_models",
         f"--sts_file={STSB}/sts-dev.csv", f"--sts_test_file={STSB}/sts-test.csv", "--verbose=0"])
     result = run_contrastive_pretraining(config)
-    before, after = result["sts_before"]["sts_test"]["spearman"], result["sts"]["sts_test"]["spearman"]
+    before, after = result["sts_before_mean_pooled"]["sts_test"]["spearman"], result["sts"]["sts_test"]["spearman"]
     assert after >= before + 0.05, (before, after)

@@ -191,3 +191,18 @@ def test_mean_mlp_uses_its_mlp_in_training_only():
     pooled = SentencePooling("mean")(model.backbone(f)["sequence_output"], f["padding_mask"])
     np.testing.assert_allclose(model.embed(f), pooled, atol=1e-6)
     np.testing.assert_allclose(model.embed(f, training=True), model.projection(pooled), atol=1e-5)
+
+
+def test_all_layers_mean_pooling_averages_embeddings_and_every_block():
+    model = ContrastivePretrainer(backbone(0.0), pooling="all_layers_mean")
+    f = features()
+    embedded = model.embed(f)
+    bb = model.backbone
+    x = bb.embeddings(f["token_ids"], None)
+    bias = ((1.0 - f["padding_mask"].astype("float32")) * -1e9)[:, None, None, :]
+    states = [x]
+    for block in bb.blocks:
+        states.append(block(states[-1], bias))
+    average = np.mean([s.numpy() for s in states], axis=0)
+    mask = f["padding_mask"][:, :, None].astype("float32")
+    np.testing.assert_allclose(embedded, (average * mask).sum(1) / mask.sum(1), atol=1e-5)

@@ -1,21 +1,24 @@
 """Pooling token states into one sentence vector.
 
 Modes: `mean` over real tokens; `cls`, the first token's state; `first_last_mean`, the mean over
-real tokens of the average of the first and last layers' states (SimCSE's "first-last avg",
-the strongest pooling for encoders never trained on sentence pairs).
+real tokens of the average of the first and last layers' states (SimCSE's "first-last avg");
+`all_layers_mean`, the mean over real tokens of the average of the embedding output and every
+layer's output (keeps the lexical signal of the embeddings, which small encoders' upper layers
+blur: measured in the README).
 """
 
 import keras
 from keras import ops
 
-POOLING_MODES = ("mean", "cls", "first_last_mean")
+POOLING_MODES = ("mean", "cls", "first_last_mean", "all_layers_mean")
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
 class SentencePooling(keras.layers.Layer):
     """(batch, length, dim) states + (batch, length) padding mask -> (batch, dim).
 
-    `first_last_mean` also needs `first_layer_output` (batch, length, dim).
+    `first_last_mean` also needs `first_layer_output` (batch, length, dim); `all_layers_mean`
+    needs `layer_average_output` (batch, length, dim), passed in place of `sequence_output`.
     """
 
     def __init__(self, mode="mean", **kwargs):
@@ -37,6 +40,8 @@ class SentencePooling(keras.layers.Layer):
 
     def pool(self, backbone_outputs, padding_mask):
         """Pools a backbone's output dict (any mode)."""
+        if self.mode == "all_layers_mean":
+            return self(backbone_outputs["layer_average_output"], padding_mask)
         return self(backbone_outputs["sequence_output"], padding_mask, backbone_outputs.get("first_layer_output"))
 
     def compute_output_shape(self, sequence_output_shape, padding_mask_shape, first_layer_output_shape=None):

@@ -31,7 +31,7 @@ from tfssl.layers.sentence_pooling import SentencePooling
 from tfssl.losses.info_nce import info_nce_loss
 from tfssl.models.encoder_backbone import EncoderBackbone
 
-POOLING = ("cls_mlp", "cls", "mean", "mean_mlp", "first_last_mean")
+POOLING = ("cls_mlp", "cls", "mean", "mean_mlp", "first_last_mean", "all_layers_mean")
 
 
 def with_dropout(backbone, dropout):
@@ -49,8 +49,8 @@ class ContrastivePretrainer(keras.Model):
     """Args:
     backbone: an `EncoderBackbone`.
     pooling: `cls_mlp` (CLS state + a tanh MLP used only in training, SimCSE's choice), `cls`,
-        `mean` (over real tokens), `mean_mlp` (mean + the training-only MLP) or `first_last_mean`
-        (see `SentencePooling`). Embeddings are taken before the MLP.
+        `mean` (over real tokens), `mean_mlp` (mean + the training-only MLP), `first_last_mean` or
+        `all_layers_mean` (see `SentencePooling`). Embeddings are taken before the MLP.
     temperature: InfoNCE temperature.
     symmetric: also score keys against queries and average the two losses.
     hard_negative_weight: added to hard-negative logits (supervised SimCSE's log-weight).

@@ -4,8 +4,10 @@ No heads here: pretrainers and task models wrap a backbone. Inputs:
 `token_ids` (batch, length) int, `padding_mask` (batch, length) 1/0 (optional: all ones),
 `segment_ids` (batch, length) (optional: zeros). Outputs: `sequence_output`
 (batch, length, hidden_dim), `pooled_output` (batch, hidden_dim), BERT's tanh pooler over
-the first token, and `first_layer_output` (batch, length, hidden_dim), the first block's states
-(for SimCSE's first-last average pooling; unused outputs cost nothing in a compiled graph).
+the first token, `first_layer_output` (batch, length, hidden_dim), the first block's states, and
+`layer_average_output` (batch, length, hidden_dim), the average of the embedding output and every
+block's output (for first-last and all-layer average pooling; unused outputs cost nothing in a
+compiled graph).
 
 Example:
 
@@ -141,13 +143,20 @@ class EncoderBackbone(keras.Model):
             keep = ops.cast(inputs["padding_mask"], x.dtype)
             attention_bias = ((1.0 - keep) * -1e9)[:, None, None, :]  # (batch, 1, 1, length)
         first_layer_output = None
+        layer_sum = x  # (batch, length, hidden_dim), embedding output + every block's output
         for block in self.blocks:
             x = block(x, attention_bias, training=training)
+            layer_sum = layer_sum + x
             if first_layer_output is None:
                 first_layer_output = x
         if self.final_layer_norm is not None:
             x = self.final_layer_norm(x)
-        return {"sequence_output": x, "pooled_output": self.pooler(x[:, 0, :]), "first_layer_output": first_layer_output}
+        return {
+            "sequence_output": x,
+            "pooled_output": self.pooler(x[:, 0, :]),
+            "first_layer_output": first_layer_output,
+            "layer_average_output": layer_sum / float(self.num_layers + 1),
+        }
 
     def get_config(self):
         return {

@@ -65,14 +65,19 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
     save_config(config, os.path.join(run_dir, "config.json"))
     tokenizer = prepare_tokenizer(config, run_dir, [d.text for d in documents] if documents else [])
     train, examples = _training_data(config, tokenizer, documents)
-    pooling = {"cls_mlp": "cls", "mean_mlp": "mean"}.get(config.pooling, config.pooling)  # embeddings: before the MLP
+    pooling = config.eval_pooling or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(config.pooling, config.pooling)
 
     strategy = choose_strategy(config.strategy)
     with strategy.scope():
         backbone = _starting_backbone(config, tokenizer)
+        # The starting encoder's scores: with the run's embedding pooling, and mean-pooled (the
+        # usual baseline for an encoder never trained on sentences).
         before = {name: _score(backbone, tokenizer, pooling, config, pairs) for name, pairs in sts_sets.items()}
-        for name, scores in before.items():
-            _log(config, f"Starting encoder on {name}: Spearman {100 * scores['spearman']:.2f}")
+        before_mean = before if pooling == "mean" else {
+            name: _score(backbone, tokenizer, "mean", config, pairs) for name, pairs in sts_sets.items()}
+        for name in before:
+            _log(config, f"Starting encoder on {name}: Spearman {100 * before[name]['spearman']:.2f} ({pooling}), "
+                         f"{100 * before_mean[name]['spearman']:.2f} (mean)")
         model = ContrastivePretrainer(
             with_dropout(backbone, config.dropout), pooling=config.pooling, temperature=config.temperature,
             symmetric=config.symmetric, hard_negative_weight=config.hard_negative_weight,
@@ -129,7 +134,9 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
         "steps": steps,
         "fit_seconds": fit_seconds,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+        "pooling": pooling,
         "sts_before": before,
+        "sts_before_mean_pooled": before_mean,
         "sts": {name: evaluate_sts(lambda t: embed_texts(embedder, t), pairs) for name, pairs in sts_sets.items()},
     }
     for name, scores in result["sts"].items():

@@ -35,7 +35,8 @@ def _run_directory_scores(run_dir, pairs, pooling, sequence_length):
     if os.path.isfile(os.path.join(run_dir, "config.json")):
         with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
             run_config = json.load(f)
-    pooling = pooling or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(run_config.get("pooling"), run_config.get("pooling", "mean"))
+    trained = run_config.get("pooling", "mean")
+    pooling = pooling or run_config.get("eval_pooling") or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(trained, trained)
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
     if not hasattr(model, "backbone"):
         raise ValueError(f"{run_dir}/model.keras is a {type(model).__name__}, not a tfssl pretrainer with a backbone.")
