@@ -78,7 +78,7 @@ def test_export_in_a_fresh_process_returns_the_in_memory_embeddings(run, tmp_pat
     texts = (pairs.first[:50] + pairs.second[:50])
     model = keras.saving.load_model(os.path.join(result["run_dir"], "model.keras"))
     tokenizer = WordPieceTokenizer.from_directory(os.path.join(result["run_dir"], "tokenizer"))
-    expected = embed_texts(SentenceEmbedder(model.backbone, tokenizer, "mean", 32), texts)
+    expected = embed_texts(SentenceEmbedder(model.backbone, tokenizer, result["pooling"], 32), texts)
     script = (
         "import json, sys, numpy as np, tensorflow as tf\n"
         "from tfssl.export.saved_model_loading import load_saved_model\n"
