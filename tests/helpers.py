@@ -47,3 +47,15 @@ def run_model_saving_test(model, inputs):
     restored = keras.saving.load_model(path)
     assert_all_close(expected, restored(inputs, training=False), atol=1e-6)
     return restored
+
+
+FRESH_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def tfssl_cli(*args, cwd=None):
+    """Runs `tfssl ARGS` in a fresh process; returns the CompletedProcess (stdout, stderr, returncode)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "tfssl.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=FRESH_ENV, timeout=600)

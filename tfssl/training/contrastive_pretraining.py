@@ -17,7 +17,6 @@ Example:
 >>> result["sts"]
 """
 
-import json
 import os
 import time
 import warnings
@@ -35,7 +34,15 @@ from tfssl.models.contrastive_pretrainer import ContrastivePretrainer, with_drop
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
 from tfssl.training.callbacks import TimeBudget, TrainingCurves
-from tfssl.training.mlm_pretraining import _finite, _log, load_pretrainer, prepare_tokenizer, tokenizer_dir
+from tfssl.training.mlm_pretraining import load_pretrainer
+from tfssl.training.run_directory import (
+    export_assets,
+    history_is_finite,
+    log,
+    prepare_tokenizer,
+    tokenizer_dir,
+    write_metrics,
+)
 from tfssl.training.strategy import choose_strategy, jit_compile_for
 from tfssl.training.sts_callback import STSEvaluation
 
@@ -76,7 +83,7 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
         before_mean = before if pooling == "mean" else {
             name: _score(backbone, tokenizer, "mean", config, pairs) for name, pairs in sts_sets.items()}
         for name in before:
-            _log(config, f"Starting encoder on {name}: Spearman {100 * before[name]['spearman']:.2f} ({pooling}), "
+            log(config, f"Starting encoder on {name}: Spearman {100 * before[name]['spearman']:.2f} ({pooling}), "
                          f"{100 * before_mean[name]['spearman']:.2f} (mean)")
         model = ContrastivePretrainer(
             with_dropout(backbone, config.dropout), pooling=config.pooling, temperature=config.temperature,
@@ -88,7 +95,7 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
             model.backbone.token_embedding.trainable = False
         model.compile(learning_rate=_schedule(config), weight_decay=config.weight_decay,
                       jit_compile=jit_compile_for(strategy, config.jit_compile))
-    _log(config, f"{examples:,} training {'sentences' if config.mode == 'unsupervised' else 'pairs'}; "
+    log(config, f"{examples:,} training {'sentences' if config.mode == 'unsupervised' else 'pairs'}; "
                  f"{config.steps} steps of batch {config.batch_size}.")
 
     checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
@@ -118,7 +125,7 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
         history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_every_steps, callbacks=callbacks,
                             verbose=config.verbose)
     fit_seconds = time.monotonic() - fit_started
-    if any(not _finite(v) for values in history.history.values() for v in values):
+    if not history_is_finite(history):
         raise FloatingPointError(
             f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
             "or raise temperature; the last good weights are in checkpoint.weights.h5."
@@ -140,18 +147,14 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
         "sts": {name: evaluate_sts(lambda t: embed_texts(embedder, t), pairs) for name, pairs in sts_sets.items()},
     }
     for name, scores in result["sts"].items():
-        _log(config, f"Trained encoder on {name}: Spearman {100 * scores['spearman']:.2f}")
+        log(config, f"Trained encoder on {name}: Spearman {100 * scores['spearman']:.2f}")
     if config.export:
         result["export"] = export_sentence_embedder(
             embedder, os.path.join(config.export_dir, config.name),
-            asset_paths=[os.path.join(tokenizer_dir(run_dir), f) for f in ("vocab.txt", "tokenizer.json")]
-            + [os.path.join(run_dir, "config.json")],
+            asset_paths=export_assets(run_dir),
         )
-        _log(config, f"Exported {result['export']}")
-    result["total_seconds"] = time.monotonic() - started
-    with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
-    return result
+        log(config, f"Exported {result['export']}")
+    return write_metrics(run_dir, result, started)
 
 
 def _init_directory(config):

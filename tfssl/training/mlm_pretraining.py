@@ -17,9 +17,7 @@ Example:
 """
 
 import json
-import logging
 import os
-import shutil
 import time
 import warnings
 
@@ -32,12 +30,16 @@ from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, packed_b
 from tfssl.export.fill_mask_export import export_fill_mask
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
-from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
-from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
 from tfssl.training.callbacks import TimeBudget, TrainingCurves
+from tfssl.training.run_directory import (
+    export_assets,
+    history_is_finite,
+    log,
+    prepare_tokenizer,
+    tokenizer_dir,  # noqa: F401  (re-exported: run directories' tokenizer/ path)
+    write_metrics,
+)
 from tfssl.training.strategy import choose_strategy, jit_compile_for
-
-logger = logging.getLogger(__name__)
 
 
 def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
@@ -52,7 +54,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     stats = CorpusStats()
     documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error, stats=stats)
     train_docs, held_out_docs = split_documents(documents, config.held_out_fraction, config.seed)
-    _log(config, f"Corpus {config.corpus!r}: {len(train_docs)} training / {len(held_out_docs)} held-out documents, "
+    log(config, f"Corpus {config.corpus!r}: {len(train_docs)} training / {len(held_out_docs)} held-out documents, "
                  f"{stats.characters:,} characters, {len(stats.skipped)} file(s) skipped.")
     tokenizer = prepare_tokenizer(config, run_dir, [d.text for d in train_docs])
 
@@ -83,7 +85,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             seed=config.seed + 1, shuffle=False, new_mask_each_epoch=False,
         )
     total_steps = steps_per_epoch * config.epochs
-    _log(config, f"{int(train_blocks.cardinality())} training blocks of {config.sequence_length} tokens; "
+    log(config, f"{int(train_blocks.cardinality())} training blocks of {config.sequence_length} tokens; "
                  f"{steps_per_epoch} steps/epoch x {config.epochs} epochs = {total_steps} steps.")
 
     strategy = choose_strategy(config.strategy)
@@ -127,7 +129,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             verbose=config.verbose,
         )
     fit_seconds = time.monotonic() - fit_started
-    if any(not _finite(v) for values in history.history.values() for v in values):
+    if not history_is_finite(history):
         raise FloatingPointError(
             f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
             "or raise warmup_steps; the last good weights are in checkpoint.weights.h5."
@@ -144,50 +146,15 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     if held_out is not None:
         result["held_out"] = {k: float(v) for k, v in pretrainer.evaluate(held_out, verbose=0, return_dict=True).items()}
         result["held_out"]["most_frequent_token_accuracy"] = most_frequent_token_accuracy(train, held_out, tokenizer.vocabulary_size)
-        _log(config, f"Held-out: {json.dumps(result['held_out'])}")
+        log(config, f"Held-out: {json.dumps(result['held_out'])}")
     if config.export:
         model_dir = os.path.join(config.export_dir, config.name)
         result["export"] = export_fill_mask(
             pretrainer, tokenizer, model_dir, config.sequence_length, top_k=config.top_k,
-            asset_paths=[os.path.join(tokenizer_dir(run_dir), f) for f in ("vocab.txt", "tokenizer.json")]
-            + [os.path.join(run_dir, "config.json")],
+            asset_paths=export_assets(run_dir),
         )
-        _log(config, f"Exported {result['export']}")
-    result["total_seconds"] = time.monotonic() - started
-    with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
-    return result
-
-
-def tokenizer_dir(run_dir):
-    return os.path.join(run_dir, "tokenizer")
-
-
-def prepare_tokenizer(config, run_dir, texts):
-    """The run's tokenizer: the given directory, the run's earlier one, or a new one."""
-    target = tokenizer_dir(run_dir)
-    settings = {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}
-    settings_path = os.path.join(target, "tfssl_tokenizer.json")
-    source = config.tokenizer_dir
-    if source is None and os.path.isfile(settings_path):
-        with open(settings_path, encoding="utf-8") as f:
-            earlier = json.load(f)
-        if earlier != settings:
-            raise ConfigError(
-                f"{run_dir} already holds a tokenizer trained with {earlier}, not {settings}. Use another "
-                "--name for a new run, or delete that directory to start over."
-            )
-        source = target
-    if source is None:
-        _log(config, f"Training a {config.vocabulary_size}-token WordPiece vocabulary ...")
-        train_wordpiece(texts, target, config.vocabulary_size, config.lowercase, show_progress=config.verbose > 0,
-                        length=len(texts))
-        with open(settings_path, "w", encoding="utf-8") as f:
-            json.dump(settings, f)
-        source = target
-    elif os.path.abspath(source) != os.path.abspath(target):
-        shutil.copytree(source, target, dirs_exist_ok=True)
-    return WordPieceTokenizer.from_directory(target, lowercase=config.lowercase)
+        log(config, f"Exported {result['export']}")
+    return write_metrics(run_dir, result, started)
 
 
 def _build_pretrainer(config, tokenizer):
@@ -243,13 +210,3 @@ def most_frequent_token_accuracy(train, held_out, vocabulary_size):
         hits += float(tf.reduce_sum(tf.cast(tf.equal(ids, top), tf.float32) * weights))
         total += float(tf.reduce_sum(weights))
     return hits / max(total, 1.0)
-
-
-def _finite(value):
-    return value == value and abs(value) != float("inf")
-
-
-def _log(config, message):
-    logger.info(message)
-    if config.verbose:
-        print(f"[tfssl] {message}", flush=True)

@@ -1,0 +1,78 @@
+"""What every tfssl run directory shares: its tokenizer, its export assets, its metrics file,
+and the progress lines the drivers print.
+
+    <output_dir>/<name>/tokenizer/      vocab.txt, tokenizer.json, tfssl_tokenizer.json
+    <output_dir>/<name>/config.json     the resolved config (an export asset too)
+    <output_dir>/<name>/metrics.json    the driver's result, with total_seconds
+"""
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+
+from tfssl.config import ConfigError
+from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
+from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
+
+logger = logging.getLogger("tfssl.training")
+
+
+def tokenizer_dir(run_dir):
+    return os.path.join(run_dir, "tokenizer")
+
+
+def prepare_tokenizer(config, run_dir, texts):
+    """The run's tokenizer: the given directory, the run's earlier one, or a new one."""
+    target = tokenizer_dir(run_dir)
+    settings = {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}
+    settings_path = os.path.join(target, "tfssl_tokenizer.json")
+    source = config.tokenizer_dir
+    if source is None and os.path.isfile(settings_path):
+        with open(settings_path, encoding="utf-8") as f:
+            earlier = json.load(f)
+        if earlier != settings:
+            raise ConfigError(
+                f"{run_dir} already holds a tokenizer trained with {earlier}, not {settings}. Use another "
+                "--name for a new run, or delete that directory to start over."
+            )
+        source = target
+    if source is None:
+        log(config, f"Training a {config.vocabulary_size}-token WordPiece vocabulary ...")
+        train_wordpiece(texts, target, config.vocabulary_size, config.lowercase, show_progress=config.verbose > 0,
+                        length=len(texts))
+        with open(settings_path, "w", encoding="utf-8") as f:
+            json.dump(settings, f)
+        source = target
+    elif os.path.abspath(source) != os.path.abspath(target):
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    return WordPieceTokenizer.from_directory(target, lowercase=config.lowercase)
+
+
+def export_assets(run_dir):
+    """Files that travel with every export: the vocabulary, the HF tokenizer and the run's config."""
+    return [os.path.join(tokenizer_dir(run_dir), f) for f in ("vocab.txt", "tokenizer.json")] + [
+        os.path.join(run_dir, "config.json")
+    ]
+
+
+def write_metrics(run_dir, result, started):
+    """Adds `total_seconds` (since the `time.monotonic()` value `started`), writes metrics.json, returns `result`."""
+    result["total_seconds"] = time.monotonic() - started
+    with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=2)
+    return result
+
+
+def history_is_finite(history):
+    """False when any logged value of a Keras `History` is NaN or infinite."""
+    return all(math.isfinite(v) for values in history.history.values() for v in values)
+
+
+def log(config, message):
+    """Logs `message`, and prints it when the run is verbose."""
+    logger.info(message)
+    if config.verbose:
+        print(f"[tfssl] {message}", flush=True)
