@@ -14,12 +14,14 @@ from keras import ops
 from tfssl.layers.hash_dropout import HashDropout
 
 
-def apply_rotary(x, max_wavelength=10_000.0):
+def apply_rotary(x, max_wavelength=10_000.0, start_position=0):
     """RoPE on (batch, heads, length, head_dim): pairs (i, i + head_dim/2) rotate by
-    position * max_wavelength**(-2i/head_dim) (the GPT-NeoX / Hugging Face layout)."""
+    position * max_wavelength**(-2i/head_dim) (the GPT-NeoX / Hugging Face layout). Positions
+    count from `start_position` (a decoder step with a key/value cache starts mid-sequence)."""
     length, head_dim = ops.shape(x)[2], x.shape[-1]
     inverse_frequency = 1.0 / (max_wavelength ** (np.arange(0, head_dim, 2, dtype="float32") / head_dim))
-    angles = ops.cast(ops.arange(length), "float32")[:, None] * inverse_frequency[None, :]  # (length, head_dim / 2)
+    positions = ops.cast(ops.arange(length) + start_position, "float32")
+    angles = positions[:, None] * inverse_frequency[None, :]  # (length, head_dim / 2)
     angles = ops.concatenate([angles, angles], axis=-1)  # (length, head_dim)
     cos, sin = ops.cast(ops.cos(angles), x.dtype), ops.cast(ops.sin(angles), x.dtype)
     half = head_dim // 2

@@ -1,5 +1,8 @@
 """MLM perplexity: exp of the mean cross-entropy over masked tokens (weighted by slot use).
 
+The arithmetic is generic (exp of a weighted mean cross-entropy from logits): the causal LM uses
+the same class, named `perplexity`, over every next-token prediction.
+
 Not a language model's perplexity: it scores the masked slots only, given both sides of the
 context, so it is far lower than a causal model's on the same text. Named accordingly.
 """

@@ -1,0 +1,58 @@
+"""Choosing the next token from logits: greedy, temperature, top-k and top-p (nucleus), seeded.
+
+All arguments may be tensors, so one graph (and one serving signature) covers every setting:
+`temperature == 0` is greedy (argmax); `top_k == 0` and `top_p == 1` switch those filters off.
+Randomness is stateless: the same `seed` (2 ints) and logits always give the same tokens.
+"""
+
+import tensorflow as tf
+
+_NEVER = -1e9  # logit given to filtered tokens (finite: -inf rows could turn into NaNs)
+
+
+def sampling_argument_errors(max_new_tokens, temperature, top_k, top_p, sequence_length):
+    """Messages for invalid generation arguments (an empty list when all are valid)."""
+    errors = []
+    if not 1 <= max_new_tokens <= sequence_length - 1:
+        errors.append(f"max_new_tokens must be in [1, {sequence_length - 1}] (the context is {sequence_length} tokens, "
+                      f"one of them the start-of-text token); got {max_new_tokens}.")
+    if not temperature >= 0:
+        errors.append(f"temperature must be >= 0 (0 is greedy); got {temperature}.")
+    if top_k < 0:
+        errors.append(f"top_k must be >= 0 (0 keeps every token); got {top_k}.")
+    if not 0 < top_p <= 1:
+        errors.append(f"top_p must be in (0, 1] (1 keeps every token); got {top_p}.")
+    return errors
+
+
+def assert_sampling_arguments(max_new_tokens, temperature, top_k, top_p, sequence_length):
+    """In-graph checks with the same rules as `sampling_argument_errors` (for serving signatures)."""
+    return [
+        tf.debugging.assert_greater_equal(max_new_tokens, 1, message="max_new_tokens must be >= 1"),
+        tf.debugging.assert_less_equal(max_new_tokens, sequence_length - 1,
+                                       message=f"max_new_tokens must be <= {sequence_length - 1} (the context is {sequence_length} tokens)"),
+        tf.debugging.assert_greater_equal(temperature, 0.0, message="temperature must be >= 0 (0 is greedy)"),
+        tf.debugging.assert_greater_equal(top_k, 0, message="top_k must be >= 0 (0 keeps every token)"),
+        tf.debugging.assert_greater(top_p, 0.0, message="top_p must be in (0, 1]"),
+        tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]"),
+    ]
+
+
+def sample_next_token(logits, temperature, top_k, top_p, seed):
+    """(batch, vocabulary) logits -> (batch,) int32 token ids."""
+    logits = tf.cast(logits, tf.float32)
+    vocabulary = tf.shape(logits)[-1]
+    greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    scaled = logits / tf.maximum(tf.cast(temperature, tf.float32), 1e-6)
+    # top-k: drop tokens below the k-th largest logit.
+    k = tf.where(top_k > 0, tf.minimum(top_k, vocabulary), vocabulary)
+    kth = tf.math.top_k(scaled, k=k).values[:, -1:]  # (batch, 1)
+    scaled = tf.where(scaled < kth, _NEVER, scaled)
+    # top-p: keep the smallest set of most likely tokens whose probability reaches top_p.
+    ranked = tf.sort(scaled, axis=-1, direction="DESCENDING")  # (batch, vocabulary)
+    mass_before = tf.math.cumsum(tf.nn.softmax(ranked, axis=-1), axis=-1, exclusive=True)
+    kept = mass_before < tf.cast(top_p, tf.float32)  # the top token is always kept (mass before it is 0)
+    threshold = tf.reduce_min(tf.where(kept, ranked, tf.float32.max), axis=-1, keepdims=True)  # (batch, 1)
+    scaled = tf.where(scaled < threshold, _NEVER, scaled)
+    sampled = tf.cast(tf.random.stateless_categorical(scaled, 1, seed)[:, 0], tf.int32)
+    return tf.where(tf.cast(temperature, tf.float32) > 0, sampled, greedy)
