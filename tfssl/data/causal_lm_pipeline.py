@@ -74,6 +74,8 @@ def lm_batches(stream, sequence_length, batch_size, seed=0, training=True, rando
 
     passes = tf.data.Dataset.counter() if training else tf.data.Dataset.range(1)
     starts = passes.flat_map(pass_starts)
+    if not training:
+        starts = starts.apply(tf.data.experimental.assert_cardinality(blocks))  # Keras then knows where a pass ends
     windows = starts.map(lambda s: tf.gather(stream, s + window), num_parallel_calls=tf.data.AUTOTUNE)  # (length + 1,)
     batches = windows.batch(batch_size, drop_remainder=training if drop_remainder is None else drop_remainder)
     return batches.map(lambda w: ({"token_ids": w[:, :-1]}, w[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE).prefetch(

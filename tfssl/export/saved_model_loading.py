@@ -55,3 +55,40 @@ def embed(path, texts, batch_size=256):
     chunks = [function(text=tf.constant(texts[i : i + batch_size]))["embeddings"].numpy()
               for i in range(0, len(texts), batch_size)]
     return np.concatenate(chunks)
+
+
+def generate(path, prompts, max_new_tokens=100, temperature=0.0, top_k=0, top_p=1.0, seed=0):
+    """Runs an exported `generate` signature; returns one completion string per prompt."""
+    prompts = _strings(prompts, "generate")
+    model, version_dir = load_saved_model(path)
+    if "generate" not in model.signatures:
+        raise ValueError(f"{version_dir} has no `generate` signature (signatures: {sorted(model.signatures)}); "
+                         "export a causal LM (tfssl pretrain clm).")
+    from tfssl.models.token_sampling import sampling_argument_errors
+
+    context = _context_of(model)
+    errors = sampling_argument_errors(max_new_tokens, temperature, top_k, top_p, context)
+    if errors:
+        raise ValueError(" ".join(errors))
+    out = model.signatures["generate"](
+        prompt=tf.constant(prompts), max_new_tokens=tf.constant(max_new_tokens, tf.int32),
+        temperature=tf.constant(temperature, tf.float32), top_k=tf.constant(top_k, tf.int32),
+        top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int32),
+    )
+    return [c.decode("utf-8", errors="replace") for c in out["completions"].numpy()]
+
+
+def score(path, texts):
+    """Runs an exported `score` signature; returns dicts of log_likelihood, num_tokens, perplexity."""
+    texts = _strings(texts, "score")
+    model, version_dir = load_saved_model(path)
+    if "score" not in model.signatures:
+        raise ValueError(f"{version_dir} has no `score` signature; export a causal LM (tfssl pretrain clm).")
+    out = model.signatures["score"](text=tf.constant(texts))
+    return [{"log_likelihood": float(out["log_likelihood"][i]), "num_tokens": int(out["num_tokens"][i]),
+             "perplexity": float(out["perplexity"][i])} for i in range(len(texts))]
+
+
+def _context_of(model):
+    """The exported generator's context length (saved as its `context_length` variable)."""
+    return int(model.context_length.numpy())

@@ -47,6 +47,8 @@ class TextGenerator(tf.Module):
         self.tokenizer = tokenizer
         self.sequence_length = int(pretrainer.backbone.sequence_length)
         self.end_of_text_id = int(tokenizer.end_of_text_id)
+        # Saved with an export, so a loaded model can say its context before it is called.
+        self.context_length = tf.Variable(self.sequence_length, trainable=False, dtype=tf.int32, name="context_length")
         self._decode_step = tf.function(self._step, jit_compile=True) if jit_compile_step else self._step
 
     @property

@@ -59,6 +59,7 @@ def train_sentencepiece(texts, output_dir, vocabulary_size=4096, model_type="bpe
             unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
             normalization_rule_name="identity",
             remove_extra_whitespaces=False,
+            add_dummy_prefix=False,  # no invented leading space, so detokenize(tokenize(text)) == text
             input_sentence_size=max_sentences,
             shuffle_input_sentence=True,
             max_sentence_length=16384,

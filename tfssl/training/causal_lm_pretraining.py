@@ -1,0 +1,220 @@
+"""The generative (GPT) pretraining driver behind `tfssl pretrain clm` (and its Python equivalent).
+
+    corpus -> held-out split -> decoder tokenizer (SentencePiece or characters) -> token streams
+    -> shifted, shuffled blocks (tf.data) -> strategy scope: DecoderBackbone + CausalLMPretrainer
+    -> model.fit -> best checkpoint -> held-out perplexity (sliding window) vs. a unigram model
+    -> samples.txt -> saved_models/<name>/<version>/ (`generate` and `score` signatures)
+
+Everything a run produces lands in `<output_dir>/<name>/`: `config.json`, `tokenizer/`,
+`checkpoint.weights.h5` (best held-out loss), `model.keras`, `backup/` (rerunning the same
+command resumes), `logs/`, `history.csv`, `training_curves.png`, `samples.txt`, `metrics.json`.
+
+Example:
+
+>>> from tfssl.config import CausalLMPretrainConfig
+>>> result = run_causal_lm_pretraining(CausalLMPretrainConfig(steps=500))
+>>> result["held_out"]["perplexity"], result["unigram"]["perplexity"]
+"""
+
+import json
+import os
+import shutil
+import time
+import warnings
+
+import keras
+import tensorflow as tf
+
+from tfssl.config import CausalLMPretrainConfig, ConfigError, save_config
+from tfssl.data.causal_lm_pipeline import lm_batches, token_stream
+from tfssl.data.corpus import CorpusStats, load_corpus, split_documents, split_tail
+from tfssl.export.generation_export import export_text_generator
+from tfssl.metrics.causal_lm_perplexity import sliding_window_perplexity, unigram_perplexity
+from tfssl.models.causal_lm_pretrainer import CausalLMPretrainer
+from tfssl.models.decoder_backbone import DecoderBackbone
+from tfssl.models.text_generator import TextGenerator
+from tfssl.tokenizers.decoder_tokenizers import load_decoder_tokenizer, train_decoder_tokenizer
+from tfssl.training.callbacks import TimeBudget, TrainingCurves
+from tfssl.training.run_directory import history_is_finite, log, tokenizer_dir, write_metrics
+from tfssl.training.strategy import choose_strategy, jit_compile_for
+
+
+def run_causal_lm_pretraining(config: CausalLMPretrainConfig) -> dict:
+    """Runs one generative pretraining job end to end; returns paths and figures (also in metrics.json)."""
+    config.validate()
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    run_dir = os.path.join(config.output_dir, config.name)
+    os.makedirs(run_dir, exist_ok=True)
+    save_config(config, os.path.join(run_dir, "config.json"))
+
+    stats = CorpusStats()
+    documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error, stats=stats)
+    if config.held_out_split == "tail":
+        train_docs, held_out_docs = split_tail(documents, config.held_out_fraction)
+    else:
+        train_docs, held_out_docs = split_documents(documents, config.held_out_fraction, config.seed)
+    log(config, f"Corpus {config.corpus!r}: {len(train_docs)} training / {len(held_out_docs)} held-out documents, "
+                 f"{stats.characters:,} characters, {len(stats.skipped)} file(s) skipped.")
+    tokenizer = prepare_decoder_tokenizer(config, run_dir, [d.text for d in train_docs])
+    train_stream = token_stream([d.text for d in train_docs], tokenizer)
+    held_out_stream = token_stream([d.text for d in held_out_docs], tokenizer) if held_out_docs else None
+    train = lm_batches(train_stream, config.sequence_length, config.batch_size, seed=config.seed,
+                       random_offset=config.random_offset)
+    held_out = None
+    if held_out_stream is not None and len(held_out_stream) > config.sequence_length + 1:
+        held_out = lm_batches(held_out_stream, config.sequence_length, config.batch_size, training=False)
+    epochs = max(config.steps // config.eval_every_steps, 1)
+    log(config, f"{len(train_stream):,} training tokens, {0 if held_out_stream is None else len(held_out_stream):,} "
+                 f"held-out; {epochs} x {config.eval_every_steps} steps of {config.batch_size} x {config.sequence_length} "
+                 f"tokens ({epochs * config.eval_every_steps * config.batch_size * config.sequence_length / len(train_stream):.2f} passes).")
+
+    strategy = choose_strategy(config.strategy)
+    with strategy.scope():
+        pretrainer = _build_pretrainer(config, tokenizer)
+        pretrainer.compile(
+            learning_rate=config.learning_rate,
+            end_learning_rate=config.end_learning_rate,
+            warmup_steps=config.warmup_steps,
+            total_steps=epochs * config.eval_every_steps,
+            weight_decay=config.weight_decay,
+            beta_2=config.beta_2,
+            jit_compile=jit_compile_for(strategy, config.jit_compile),
+        )
+    log(config, f"Decoder: {pretrainer.count_params():,} parameters, vocabulary {tokenizer.vocabulary_size}.")
+
+    checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
+    budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), save_freq=config.eval_every_steps),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss" if held_out is not None else "loss",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
+        TrainingCurves(os.path.join(run_dir, "training_curves.png"), metrics=("loss", "perplexity"),
+                       every_steps=max(config.eval_every_steps // 5, 1)),
+    ] + ([budget] if budget else [])
+    fit_started = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
+        history = pretrainer.fit(train, epochs=epochs, steps_per_epoch=config.eval_every_steps,
+                                 validation_data=held_out, callbacks=callbacks, verbose=config.verbose)
+    fit_seconds = time.monotonic() - fit_started
+    if not history_is_finite(history):
+        raise FloatingPointError(
+            f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
+            "or raise warmup_steps; the last good weights are in checkpoint.weights.h5."
+        )
+    if os.path.isfile(checkpoint):
+        pretrainer.load_weights(checkpoint)  # the best held-out loss seen
+    pretrainer.save(os.path.join(run_dir, "model.keras"))
+
+    result = {
+        "run_dir": run_dir,
+        "steps": int(pretrainer.optimizer.iterations.numpy()),
+        "parameters": int(pretrainer.count_params()),
+        "vocabulary_size": int(tokenizer.vocabulary_size),
+        "train_tokens": int(len(train_stream)),
+        "stopped_by_time_budget": bool(budget and budget.stopped_early),
+        "fit_seconds": fit_seconds,
+        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+    }
+    if held_out is not None:
+        blocks = pretrainer.evaluate(held_out, verbose=0, return_dict=True)
+        context = config.eval_context or config.sequence_length
+        result["held_out_blocks"] = {"loss": float(blocks["loss"]), "perplexity": float(blocks["perplexity"]),
+                                     "token_accuracy": float(blocks["token_accuracy"]),
+                                     "note": f"disjoint {config.sequence_length}-token blocks (nanoGPT's val loss)"}
+        result["held_out"] = sliding_window_perplexity(pretrainer, held_out_stream, context, config.eval_stride)
+        result["unigram"] = unigram_perplexity(train_stream, held_out_stream, tokenizer.vocabulary_size)
+        result["perplexity_ratio_to_unigram"] = result["held_out"]["perplexity"] / result["unigram"]["perplexity"]
+        log(config, f"Held-out perplexity {result['held_out']['perplexity']:.2f} (context {result['held_out']['context']}, "
+                     f"stride {result['held_out']['stride']}); unigram {result['unigram']['perplexity']:.2f}; "
+                     f"block loss {blocks['loss']:.4f}.")
+    generator = TextGenerator(pretrainer, tokenizer)
+    result["samples"] = write_samples(generator, config, os.path.join(run_dir, "samples.txt"))
+    if config.export:
+        result["export"] = export_text_generator(generator, os.path.join(config.export_dir, config.name),
+                                                 decoder_export_assets(run_dir))
+        log(config, f"Exported {result['export']}")
+    return write_metrics(run_dir, result, started)
+
+
+def prepare_decoder_tokenizer(config, run_dir, texts):
+    """The run's tokenizer: `tokenizer_dir`, the run's earlier one (same settings), or a new one."""
+    target = tokenizer_dir(run_dir)
+    settings = {"corpus": config.corpus, "tokenizer": config.tokenizer, "vocabulary_size": config.vocabulary_size,
+                "sentencepiece_model_type": config.sentencepiece_model_type}
+    settings_path = os.path.join(target, "tfssl_run_tokenizer.json")
+    if config.tokenizer_dir:
+        if os.path.abspath(config.tokenizer_dir) != os.path.abspath(target):
+            shutil.copytree(config.tokenizer_dir, target, dirs_exist_ok=True)
+        return load_decoder_tokenizer(target)
+    if os.path.isfile(settings_path):
+        with open(settings_path, encoding="utf-8") as f:
+            earlier = json.load(f)
+        if earlier != settings:
+            raise ConfigError(f"{run_dir} already holds a tokenizer made with {earlier}, not {settings}. Use another "
+                              "--name for a new run, or delete that directory to start over.")
+        return load_decoder_tokenizer(target)
+    log(config, f"Building the {config.tokenizer} tokenizer ...")
+    tokenizer = train_decoder_tokenizer(config.tokenizer, texts, target, config.vocabulary_size,
+                                        config.sentencepiece_model_type, show_progress=config.verbose > 1)
+    with open(settings_path, "w", encoding="utf-8") as f:
+        json.dump(settings, f)
+    return tokenizer
+
+
+def decoder_export_assets(run_dir):
+    """The tokenizer files and the run's config, copied into every export's assets/."""
+    directory = tokenizer_dir(run_dir)
+    files = [os.path.join(directory, f) for f in sorted(os.listdir(directory))]
+    return files + [os.path.join(run_dir, "config.json")]
+
+
+def _build_pretrainer(config, tokenizer):
+    if config.init_from:
+        return load_causal_lm(config.init_from, tokenizer, config.sequence_length)
+    sizes = {k: getattr(config, k) for k in ("num_layers", "num_heads", "hidden_dim", "intermediate_dim")
+             if getattr(config, k) is not None}
+    backbone = DecoderBackbone.from_preset(config.preset, vocabulary_size=tokenizer.vocabulary_size,
+                                           sequence_length=config.sequence_length, dropout=config.dropout,
+                                           rotary=config.rotary, activation=config.activation, **sizes)
+    pretrainer = CausalLMPretrainer(backbone)
+    pretrainer.build()
+    return pretrainer
+
+
+def load_causal_lm(path, tokenizer=None, sequence_length=None):
+    """Loads a `.keras` causal LM (a file, or a run directory's `model.keras`), checked against the
+    tokenizer's vocabulary and the sequence length."""
+    file = os.path.join(path, "model.keras") if os.path.isdir(path) else path
+    if not os.path.isfile(file):
+        raise FileNotFoundError(f"No model at {file}: give a run directory holding model.keras, or a .keras file.")
+    pretrainer = keras.saving.load_model(file)
+    if not isinstance(pretrainer, CausalLMPretrainer):
+        raise ConfigError(f"{file} holds a {type(pretrainer).__name__}, not a causal LM (made by tfssl pretrain clm).")
+    vocab = pretrainer.backbone.vocabulary_size
+    if tokenizer is not None and tokenizer.vocabulary_size != vocab:
+        raise ConfigError(
+            f"The tokenizer ({tokenizer.vocabulary_size} tokens) does not match the checkpoint {file} ({vocab} tokens). "
+            "Use the checkpoint's own tokenizer: set tokenizer_dir to the tokenizer/ directory of the run that made it."
+        )
+    if sequence_length is not None and sequence_length > pretrainer.backbone.sequence_length:
+        raise ConfigError(f"sequence_length={sequence_length} is beyond the context of {file} "
+                          f"({pretrainer.backbone.sequence_length}). Lower sequence_length.")
+    return pretrainer
+
+
+def write_samples(generator, config, path):
+    """Samples `num_samples` completions of `sample_prompt` into `path`; returns them."""
+    out = generator.generate(
+        tf.constant([config.sample_prompt] * config.num_samples), config.sample_tokens, config.sample_temperature,
+        config.sample_top_k, config.sample_top_p, config.seed,
+    )
+    samples = [config.sample_prompt + c.decode("utf-8", errors="replace") for c in out["completions"].numpy()]
+    with open(path, "w", encoding="utf-8") as f:
+        for i, sample in enumerate(samples):
+            f.write(f"--- sample {i + 1} (temperature {config.sample_temperature}, top_p {config.sample_top_p}) ---\n{sample}\n")
+    return samples
