@@ -97,3 +97,17 @@ def train_pattern_lm(steps=300, sequence_length=32, rotary=False):
     history = pretrainer.fit(lm_batches(stream, sequence_length, 16, seed=0), steps_per_epoch=steps // 3, epochs=3,
                              verbose=0)
     return pretrainer, tokenizer, history
+
+
+def non_core_ops(path):
+    """Op types in the SavedModel at `path` that core TensorFlow does not define."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    graph = proto.meta_graphs[0].graph_def
+    ops = {n.op for n in graph.node} | {n.op for fn in graph.library.function for n in fn.node_def}
+    assert not {op for op in ops if op.startswith("Xla") or "PyFunc" in op}, sorted(ops)
+    functions = {fn.signature.name for fn in graph.library.function}
+    return ops - set(dir(tf.raw_ops)) - functions

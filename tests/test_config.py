@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tfssl.config import ConfigError, MLMPretrainConfig, load_config, save_config
+from tfssl.config import CausalLMPretrainConfig, ConfigError, MLMPretrainConfig, load_config, save_config
 
 
 def test_defaults_file_and_overrides_in_order(tmp_path):
@@ -51,3 +51,17 @@ def test_bad_files_and_forms(tmp_path):
         load_config(MLMPretrainConfig, str(bad))
     with pytest.raises(ConfigError, match="--key=value"):
         load_config(MLMPretrainConfig, overrides=["--epochs"])
+
+
+@pytest.mark.parametrize("override,message", [
+    ("--held_out_split=random", "held_out_split must be one of documents, tail"),
+    ("--eval_stride=200", "eval_stride must be in \\[1, eval_context=128\\]"),
+    ("--eval_context=256", "eval_context must be in \\[1, sequence_length=128\\]"),
+    ("--sample_temperature=-1", "temperature must be >= 0"),
+    ("--sample_tokens=128", "sample_tokens must be in \\[1, 127\\]"),
+    ("--activation=tanh", "activation must be one of"),
+])
+def test_causal_lm_config_checks(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(CausalLMPretrainConfig, overrides=[override])
+    assert load_config(CausalLMPretrainConfig).sample_tokens == 64  # half the context by default

@@ -248,8 +248,8 @@ class CausalLMPretrainConfig:
     batch_size: int = 32
     steps: int = 3000
     eval_every_steps: int = 250
-    learning_rate: float = 1e-3
-    end_learning_rate: float = 1e-4
+    learning_rate: float = 2e-3
+    end_learning_rate: Optional[float] = None  # None: a tenth of learning_rate (nanoGPT's ratio)
     warmup_steps: int = 100
     weight_decay: float = 0.1
     beta_2: float = 0.99

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tfssl.data.mlm_pipeline import default_max_predictions, mask_batches, masker_for_tokenizer, mlm_dataset, packed_blocks
 

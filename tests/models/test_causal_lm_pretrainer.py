@@ -4,7 +4,7 @@ reproduces what it learned, stopping at end of text."""
 import numpy as np
 import tensorflow as tf
 
-from tests.helpers import PATTERN_DOCUMENTS, PATTERN_SENTENCES
+from tests.helpers import PATTERN_DOCUMENTS
 from tfssl.data.causal_lm_pipeline import lm_batches, token_stream
 from tfssl.metrics.causal_lm_perplexity import unigram_perplexity
 from tfssl.models.text_generator import TextGenerator
