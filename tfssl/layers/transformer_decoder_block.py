@@ -5,12 +5,13 @@ processes `length` new positions starting at `cache_index`: their keys and value
 into the cache and the queries attend to everything cached so far, so generating one token
 costs one position's work instead of a re-run over the prefix.
 
-Cache layout, per block: (batch, 2, num_heads, max_length, head_dim), keys then values.
+Cache, per block: a `(keys, values)` pair, each (batch, num_heads, max_length, head_dim).
 """
 
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from tfssl.layers.hash_dropout import HashDropout
@@ -19,13 +20,12 @@ from tfssl.layers.transformer_encoder_block import apply_rotary
 
 def _write_cache(cache, new, index):
     """Writes `new` (batch, heads, length, head_dim) into `cache` (batch, heads, max_length, head_dim)
-    at positions `index ...`. A gather and a select, not `slice_update`: that lowers to an XLA-only
-    op that TF Serving's plain TensorFlow runtime cannot run."""
-    max_length, length = ops.shape(cache)[2], ops.shape(new)[2]
-    positions = ops.arange(max_length)  # (max_length,)
-    source = ops.clip(positions - index, 0, length - 1)
-    written = (positions >= index) & (positions < index + length)
-    return ops.where(written[None, None, :, None], ops.take(new, source, axis=2), cache)
+    at positions `index ...`. A scatter, which TensorFlow may do in place (the step then costs the
+    new positions, not a copy of the cache) and XLA lowers to an in-place update; not
+    `keras.ops.slice_update`, which lowers to an XLA-only op TF Serving's runtime cannot run."""
+    shape = tf.shape(new)
+    b, h, p = tf.meshgrid(tf.range(shape[0]), tf.range(shape[1]), tf.range(shape[2]) + index, indexing="ij")
+    return tf.tensor_scatter_nd_update(cache, tf.stack([b, h, p], axis=-1), new)  # indices (batch, heads, length, 3)
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
@@ -100,8 +100,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
         if self.rotary:
             q, k = apply_rotary(q, start_position=start), apply_rotary(k, start_position=start)
         if cache is not None:
-            k, v = _write_cache(cache[:, 0], k, cache_index), _write_cache(cache[:, 1], v, cache_index)
-            cache = ops.stack([k, v], axis=1)  # (batch, 2, heads, max_length, head_dim)
+            k, v = _write_cache(cache[0], k, cache_index), _write_cache(cache[1], v, cache_index)
+            cache = (k, v)  # each (batch, heads, max_length, head_dim)
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) / math.sqrt(self.head_dim)  # (batch, heads, length, keys)
         query_positions = ops.arange(length) + start  # (length,)
         key_positions = ops.arange(ops.shape(k)[2])  # (keys,)
@@ -113,7 +113,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
         return self.output_dense(context), cache
 
     def call(self, x, cache=None, cache_index=0, training=None):
-        """(batch, length, hidden_dim) -> same shape; with `cache`, returns `(x, updated_cache)`."""
+        """(batch, length, hidden_dim) -> same shape; with a `(keys, values)` cache, returns
+        `(x, updated_cache)`."""
         attention, new_cache = self._attention(self.attention_layer_norm(x), cache, cache_index, training)
         x = x + self.residual_dropout(attention, training=training)
         mlp = self.mlp_output_dense(self.intermediate_dense(self.mlp_layer_norm(x)))

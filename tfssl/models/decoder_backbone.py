@@ -122,18 +122,21 @@ class DecoderBackbone(keras.Model):
         return ops.matmul(hidden, ops.transpose(self.token_embedding.embeddings))
 
     def empty_cache(self, batch_size, max_length, dtype="float32"):
-        """Zeros of shape (batch, num_layers, 2, num_heads, max_length, head_dim)."""
-        return ops.zeros((batch_size, self.num_layers, 2, self.num_heads, max_length, self.head_dim), dtype=dtype)
+        """One `(keys, values)` pair of zeros per block, each (batch, num_heads, max_length, head_dim).
+        Separate tensors, not one stacked array: a step then updates each in place instead of
+        slicing and re-stacking the whole cache."""
+        shape = (batch_size, self.num_heads, max_length, self.head_dim)
+        return tuple((ops.zeros(shape, dtype=dtype), ops.zeros(shape, dtype=dtype)) for _ in range(self.num_layers))
 
     def call_with_cache(self, token_ids, cache, cache_index):
         """Runs `token_ids` (batch, length) as positions `cache_index ...` against `cache`;
         returns `(sequence_output, updated_cache)`. Inference only (no dropout)."""
         x = self._embed(token_ids, cache_index, training=False)
         layer_caches = []
-        for i, block in enumerate(self.blocks):
-            x, layer_cache = block(x, cache=cache[:, i], cache_index=cache_index, training=False)
-            layer_caches.append(layer_cache)
-        return self.final_layer_norm(x), ops.stack(layer_caches, axis=1)
+        for block, layer_cache in zip(self.blocks, cache):
+            x, layer_cache = block(x, cache=layer_cache, cache_index=cache_index, training=False)
+            layer_caches.append(tuple(layer_cache))
+        return self.final_layer_norm(x), tuple(layer_caches)
 
     def get_config(self):
         return {

@@ -38,7 +38,9 @@ class TextGenerator(tf.Module):
     """Args:
     pretrainer: a `CausalLMPretrainer` (its backbone's `sequence_length` is the context).
     tokenizer: the run's decoder tokenizer (`SentencePieceTokenizer` or `CharacterTokenizer`).
-    jit_compile_step: XLA-compile the one-token decode step (see benchmarks/causal_lm_throughput.py).
+    jit_compile_step: XLA-compile the decode step (its shapes are fixed: one token against a cache
+        of fixed length). Measured 1.4-1.5x faster generation on CPU, same tokens; off by default
+        because an exported graph must run without XLA (TF Serving), so use it in-process only.
     """
 
     def __init__(self, pretrainer, tokenizer, jit_compile_step=False):

@@ -39,10 +39,15 @@ def assert_sampling_arguments(max_new_tokens, temperature, top_k, top_p, sequenc
 
 
 def sample_next_token(logits, temperature, top_k, top_p, seed):
-    """(batch, vocabulary) logits -> (batch,) int32 token ids."""
+    """(batch, vocabulary) logits -> (batch,) int32 token ids. Greedy skips the sampling work."""
     logits = tf.cast(logits, tf.float32)
+    return tf.cond(tf.cast(temperature, tf.float32) > 0,
+                   lambda: _sample(logits, temperature, top_k, top_p, seed),
+                   lambda: tf.argmax(logits, axis=-1, output_type=tf.int32))
+
+
+def _sample(logits, temperature, top_k, top_p, seed):
     vocabulary = tf.shape(logits)[-1]
-    greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
     scaled = logits / tf.maximum(tf.cast(temperature, tf.float32), 1e-6)
     # top-k: drop tokens below the k-th largest logit.
     k = tf.where(top_k > 0, tf.minimum(top_k, vocabulary), vocabulary)
@@ -54,5 +59,4 @@ def sample_next_token(logits, temperature, top_k, top_p, seed):
     kept = mass_before < tf.cast(top_p, tf.float32)  # the top token is always kept (mass before it is 0)
     threshold = tf.reduce_min(tf.where(kept, ranked, tf.float32.max), axis=-1, keepdims=True)  # (batch, 1)
     scaled = tf.where(scaled < threshold, _NEVER, scaled)
-    sampled = tf.cast(tf.random.stateless_categorical(scaled, 1, seed)[:, 0], tf.int32)
-    return tf.where(tf.cast(temperature, tf.float32) > 0, sampled, greedy)
+    return tf.cast(tf.random.stateless_categorical(scaled, 1, seed)[:, 0], tf.int32)
