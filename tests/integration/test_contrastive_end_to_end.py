@@ -118,7 +118,7 @@ def test_supervised_simcse_on_sts_pairs_continues_the_unsupervised_run(run):
         overrides=[f"--output_dir={root / 'runs'}", f"--export_dir={root / 'saved_models'}", "--name=sup",
                    "--mode=supervised", f"--init_from={unsup['run_dir']}", "--pairs_format=sts",
                    f"--pairs_file={os.path.join(STSB, 'sts-train.csv')}", "--sequence_length=32", "--batch_size=32",
-                   "--steps=60", "--eval_every_steps=30", "--learning_rate=5e-4", "--export=false",
+                   "--steps=150", "--eval_every_steps=50", "--learning_rate=5e-4", "--export=false",
                    f"--sts_file={root / 'sts-small.csv'}", "--verbose=0"],
     )
     result = run_contrastive_pretraining(config)
