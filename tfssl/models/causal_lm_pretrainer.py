@@ -17,6 +17,7 @@ import keras
 
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
 from tfssl.models.masked_lm_pretrainer import NO_DECAY_NAMES
+from tfssl.optimizers.global_clip_adamw import GlobalClipAdamW
 from tfssl.optimizers.warmup_decay import WarmupDecay
 
 
@@ -66,11 +67,12 @@ class CausalLMPretrainer(keras.Model):
 
         "auto" optimizer: AdamW (beta_2 0.99, weight decay 0.1 on matrices and embeddings, none on
         biases and LayerNorms), linear warmup then cosine decay to `end_learning_rate` (default
-        a tenth of the peak) at `total_steps`, gradients clipped to global norm 1.
+        a tenth of the peak) at `total_steps`, gradients clipped to global norm 1 after the
+        cross-replica sum (`GlobalClipAdamW`).
         """
         if optimizer == "auto":
             end = learning_rate / 10 if end_learning_rate is None else end_learning_rate
-            optimizer = keras.optimizers.AdamW(
+            optimizer = GlobalClipAdamW(
                 learning_rate=WarmupDecay(learning_rate, warmup_steps, total_steps, end_learning_rate=end, decay="cosine"),
                 weight_decay=weight_decay,
                 beta_1=0.9,

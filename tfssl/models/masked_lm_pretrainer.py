@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tfssl.layers.masked_lm_head import MaskedLMHead
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
+from tfssl.optimizers.global_clip_adamw import GlobalClipAdamW
 from tfssl.optimizers.warmup_decay import WarmupDecay
 
 # Variables whose names contain these get no weight decay (LayerNorm scales/offsets, biases).
@@ -33,8 +34,9 @@ def masked_lm_loss():
 
 
 def adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay=0.01, decay="linear"):
-    """AdamW with BERT's defaults: warmup + decay, no decay on LayerNorm and biases, clipnorm 1."""
-    optimizer = keras.optimizers.AdamW(
+    """AdamW with BERT's defaults: warmup + decay, no decay on LayerNorm and biases, global
+    gradient norm clipped to 1 (after the cross-replica sum: see `GlobalClipAdamW`)."""
+    optimizer = GlobalClipAdamW(
         learning_rate=WarmupDecay(learning_rate, warmup_steps, total_steps, decay=decay),
         weight_decay=weight_decay,
         beta_1=0.9,
