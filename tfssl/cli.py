@@ -130,7 +130,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="tfssl", description="Self-supervised language models with TensorFlow/Keras.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    pretrain = sub.add_parser("pretrain", help="pretrain a model (masked LM, or SimCSE/MoCo sentence embeddings)")
+    pretrain = sub.add_parser("pretrain", help="pretrain a model (masked LM, SimCSE/MoCo sentence embeddings, or a GPT)")
     pretrain.add_argument("objective", choices=["mlm", "simcse", "clm"],
                           help="mlm: masked LM; simcse: contrastive sentence embeddings; clm: causal (GPT) LM")
     pretrain.add_argument("--config", help="JSON or YAML config file")
@@ -151,7 +151,7 @@ def build_parser():
     gen = sub.add_parser("generate", help="complete prompts with an exported causal LM")
     gen.add_argument("model", help="saved_models/<name> (latest version) or a version directory")
     gen.add_argument("prompts", nargs="+", help="prompts (an empty string samples from the start)")
-    gen.add_argument("--max-new-tokens", type=int, default=100)
+    gen.add_argument("--max-new-tokens", type=int, default=None, help="default: 100, or less to fit the context")
     gen.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (the default)")
     gen.add_argument("--top-k", type=int, default=0, help="0 keeps every token")
     gen.add_argument("--top-p", type=float, default=1.0, help="1 keeps every token")

@@ -68,6 +68,9 @@ def test_the_cli_generates_and_a_second_export_is_version_2(exported):
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [line["prompt"] for line in lines] == ["the cat", "a dog r"] and lines[1]["completion"] == "an."
+    # Without --max-new-tokens: 100, cut to fit this model's 32-token context.
+    result = tfssl_cli("generate", path, "the dog r")
+    assert result.returncode == 0 and result.stdout.strip() == "the dog ran.", result.stderr[-2000:]
     second = export_text_generator(generator, os.path.dirname(path))
     assert os.path.basename(second) == "2" and os.path.isfile(os.path.join(path, "saved_model.pb"))
 

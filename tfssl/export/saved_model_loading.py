@@ -57,8 +57,9 @@ def embed(path, texts, batch_size=256):
     return np.concatenate(chunks)
 
 
-def generate(path, prompts, max_new_tokens=100, temperature=0.0, top_k=0, top_p=1.0, seed=0):
-    """Runs an exported `generate` signature; returns one completion string per prompt."""
+def generate(path, prompts, max_new_tokens=None, temperature=0.0, top_k=0, top_p=1.0, seed=0):
+    """Runs an exported `generate` signature; returns one completion string per prompt.
+    `max_new_tokens=None`: 100, or the context minus one when that is less."""
     prompts = _strings(prompts, "generate")
     model, version_dir = load_saved_model(path)
     if "generate" not in model.signatures:
@@ -67,6 +68,7 @@ def generate(path, prompts, max_new_tokens=100, temperature=0.0, top_k=0, top_p=
     from tfssl.models.token_sampling import sampling_argument_errors
 
     context = _context_of(model)
+    max_new_tokens = min(100, context - 1) if max_new_tokens is None else max_new_tokens
     errors = sampling_argument_errors(max_new_tokens, temperature, top_k, top_p, context)
     if errors:
         raise ValueError(" ".join(errors))
