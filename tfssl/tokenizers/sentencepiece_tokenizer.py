@@ -1,8 +1,9 @@
 """SentencePiece for decoders: trained on the corpus, run in the graph with tensorflow-text.
 
 Training uses the `sentencepiece` package (BPE or unigram, byte fallback, identity
-normalization, so `detokenize(tokenize(text)) == text` for any UTF-8 text: spaces, newlines and
-characters never seen in training survive as byte pieces). At run time the layer holds only
+normalization, no dummy prefix, so `detokenize(tokenize(text)) == text` for any UTF-8 text:
+leading and repeated spaces, newlines and characters never seen in training all survive, and a
+completion detokenized on its own keeps its leading space). At run time the layer holds only
 the serialized model proto, so a served model takes and returns raw strings.
 
 Ids: 0 `<unk>` (unused with byte fallback), 1 `<|endoftext|>` (the document separator, a control
