@@ -25,7 +25,7 @@ import warnings
 import keras
 import tensorflow as tf
 
-from tfssl.config import CausalLMPretrainConfig, ConfigError, save_config
+from tfssl.config import CausalLMPretrainConfig, ConfigError
 from tfssl.data.causal_lm_pipeline import lm_batches, token_stream
 from tfssl.data.corpus import CorpusStats, load_corpus, split_documents, split_tail
 from tfssl.export.generation_export import export_text_generator
@@ -35,18 +35,13 @@ from tfssl.models.decoder_backbone import DecoderBackbone
 from tfssl.models.text_generator import TextGenerator
 from tfssl.tokenizers.decoder_tokenizers import load_decoder_tokenizer, train_decoder_tokenizer
 from tfssl.training.callbacks import TimeBudget, TrainingCurves
-from tfssl.training.run_directory import history_is_finite, log, tokenizer_dir, write_metrics
+from tfssl.training.run_directory import history_is_finite, log, start_run, tokenizer_dir, write_metrics
 from tfssl.training.strategy import choose_strategy, jit_compile_for
 
 
 def run_causal_lm_pretraining(config: CausalLMPretrainConfig) -> dict:
     """Runs one generative pretraining job end to end; returns paths and figures (also in metrics.json)."""
-    config.validate()
-    started = time.monotonic()
-    keras.utils.set_random_seed(config.seed)
-    run_dir = os.path.join(config.output_dir, config.name)
-    os.makedirs(run_dir, exist_ok=True)
-    save_config(config, os.path.join(run_dir, "config.json"))
+    run_dir, started = start_run(config)
 
     stats = CorpusStats()
     documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error, stats=stats)

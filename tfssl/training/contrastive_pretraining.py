@@ -40,6 +40,7 @@ from tfssl.training.run_directory import (
     history_is_finite,
     log,
     prepare_tokenizer,
+    start_run,
     tokenizer_dir,
     write_metrics,
 )
@@ -49,11 +50,7 @@ from tfssl.training.sts_callback import STSEvaluation
 
 def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
     """Runs one contrastive job end to end; returns paths and figures (also in metrics.json)."""
-    config.validate()
-    started = time.monotonic()
-    keras.utils.set_random_seed(config.seed)
-    run_dir = os.path.join(config.output_dir, config.name)
-    os.makedirs(run_dir, exist_ok=True)
+    run_dir, started = start_run(config, save=False)  # saved below, once tokenizer_dir is resolved
     sts_sets = {name: load_sts_pairs(path) for name, path in (("sts", config.sts_file), ("sts_test", config.sts_test_file)) if path}
 
     init_dir = _init_directory(config)

@@ -24,7 +24,7 @@ import warnings
 import keras
 import tensorflow as tf
 
-from tfssl.config import ConfigError, MLMPretrainConfig, save_config
+from tfssl.config import ConfigError, MLMPretrainConfig
 from tfssl.data.corpus import CorpusStats, load_corpus, split_documents
 from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, packed_blocks
 from tfssl.export.fill_mask_export import export_fill_mask
@@ -36,6 +36,7 @@ from tfssl.training.run_directory import (
     history_is_finite,
     log,
     prepare_tokenizer,
+    start_run,
     tokenizer_dir,  # noqa: F401  (re-exported: run directories' tokenizer/ path)
     write_metrics,
 )
@@ -44,12 +45,7 @@ from tfssl.training.strategy import choose_strategy, jit_compile_for
 
 def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     """Runs one pretraining job end to end; returns paths and figures (also in metrics.json)."""
-    config.validate()
-    started = time.monotonic()
-    keras.utils.set_random_seed(config.seed)
-    run_dir = os.path.join(config.output_dir, config.name)
-    os.makedirs(run_dir, exist_ok=True)
-    save_config(config, os.path.join(run_dir, "config.json"))
+    run_dir, started = start_run(config)
 
     stats = CorpusStats()
     documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error, stats=stats)

@@ -20,6 +20,24 @@ from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
 logger = logging.getLogger("tfssl.training")
 
 
+def start_run(config, save=True):
+    """Validates `config`, seeds Python/NumPy/TF with `config.seed`, creates the run directory
+    `<output_dir>/<name>/` and (with `save`) writes the resolved `config.json` into it.
+    Returns `(run_dir, started)`, `started` a `time.monotonic()` value for `write_metrics`."""
+    import keras
+
+    from tfssl.config import save_config
+
+    config.validate()
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    run_dir = os.path.join(config.output_dir, config.name)
+    os.makedirs(run_dir, exist_ok=True)
+    if save:
+        save_config(config, os.path.join(run_dir, "config.json"))
+    return run_dir, started
+
+
 def tokenizer_dir(run_dir):
     return os.path.join(run_dir, "tokenizer")
 
