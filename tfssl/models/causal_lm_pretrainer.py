@@ -16,9 +16,7 @@ Example:
 import keras
 
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
-from tfssl.models.masked_lm_pretrainer import NO_DECAY_NAMES
-from tfssl.optimizers.global_clip_adamw import GlobalClipAdamW
-from tfssl.optimizers.warmup_decay import WarmupDecay
+from tfssl.models.masked_lm_pretrainer import adamw_with_warmup
 
 
 def next_token_loss():
@@ -72,15 +70,8 @@ class CausalLMPretrainer(keras.Model):
         """
         if optimizer == "auto":
             end = learning_rate / 10 if end_learning_rate is None else end_learning_rate
-            optimizer = GlobalClipAdamW(
-                learning_rate=WarmupDecay(learning_rate, warmup_steps, total_steps, end_learning_rate=end, decay="cosine"),
-                weight_decay=weight_decay,
-                beta_1=0.9,
-                beta_2=beta_2,
-                epsilon=1e-8,
-                global_clipnorm=1.0,
-            )
-            optimizer.exclude_from_weight_decay(var_names=NO_DECAY_NAMES)
+            optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay, decay="cosine",
+                                          end_learning_rate=end, beta_2=beta_2, epsilon=1e-8)
         if loss == "auto":
             loss = next_token_loss()
         if metrics == "auto":

@@ -33,15 +33,18 @@ def masked_lm_loss():
     )
 
 
-def adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay=0.01, decay="linear"):
-    """AdamW with BERT's defaults: warmup + decay, no decay on LayerNorm and biases, global
-    gradient norm clipped to 1 (after the cross-replica sum: see `GlobalClipAdamW`)."""
+def adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay=0.01, decay="linear",
+                      end_learning_rate=0.0, beta_2=0.98, epsilon=1e-6):
+    """AdamW with BERT's defaults (the causal LM passes nanoGPT's): warmup + decay to
+    `end_learning_rate`, no decay on LayerNorm and biases, global gradient norm clipped to 1
+    (after the cross-replica sum: see `GlobalClipAdamW`)."""
     optimizer = GlobalClipAdamW(
-        learning_rate=WarmupDecay(learning_rate, warmup_steps, total_steps, decay=decay),
+        learning_rate=WarmupDecay(learning_rate, warmup_steps, total_steps, end_learning_rate=end_learning_rate,
+                                  decay=decay),
         weight_decay=weight_decay,
         beta_1=0.9,
-        beta_2=0.98,
-        epsilon=1e-6,
+        beta_2=beta_2,
+        epsilon=epsilon,
         global_clipnorm=1.0,
     )
     optimizer.exclude_from_weight_decay(var_names=NO_DECAY_NAMES)
