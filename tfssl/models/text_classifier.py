@@ -1,0 +1,118 @@
+"""Sequence classification and regression on any tfssl encoder: backbone -> pooling -> dropout
+-> dense head. Features in (as `tfssl.data.classification_pipeline.encode_texts` makes them),
+logits out: (batch, num_classes) for classification, (batch,) scores for regression.
+
+The head is new; the backbone comes from a pretraining run (`tfssl finetune --init_from`), a
+converted checkpoint, or random initialisation (the "from scratch" baseline of
+`tfssl experiment few-shot`). `freeze_backbone` trains the head alone (a linear probe when
+dropout is 0).
+
+Example:
+
+>>> classifier = TextClassifier(backbone, num_classes=2, pooling="mean")
+>>> classifier.compile(learning_rate=1e-4, warmup_steps=50, total_steps=500)
+>>> classifier.fit(classification_batches(texts, label_ids, tokenizer, 64, 32), epochs=3)
+"""
+
+import keras
+import tensorflow as tf
+
+from tfssl.layers.sentence_pooling import SentencePooling
+from tfssl.models.masked_lm_pretrainer import adamw_with_warmup
+
+TASKS = ("classification", "regression")
+
+
+@keras.saving.register_keras_serializable(package="tfssl")
+class TextClassifier(keras.Model):
+    """Args:
+    backbone: an `EncoderBackbone`.
+    num_classes: number of labels (1 for regression).
+    task: `classification` (softmax cross-entropy, accuracy) or `regression` (mean squared error).
+    pooling: a `SentencePooling` mode; `cls` is the first token's final state (BERT's pooler is
+        not used: masked-LM pretraining never trains it).
+    dropout: on the pooled vector, before the head.
+    freeze_backbone: keep the encoder's weights fixed and train the head only.
+    """
+
+    def __init__(self, backbone, num_classes, task="classification", pooling="mean", dropout=0.1,
+                 freeze_backbone=False, **kwargs):
+        super().__init__(**kwargs)
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+        if task == "regression" and num_classes != 1:
+            raise ValueError(f"A regression model predicts one score; got num_classes={num_classes}.")
+        if task == "classification" and num_classes < 2:
+            raise ValueError(f"Classification needs at least two classes, got num_classes={num_classes}.")
+        self.backbone = backbone
+        self.num_classes = int(num_classes)
+        self.task = task
+        self.pooling = pooling
+        self.dropout = float(dropout)
+        self.freeze_backbone = bool(freeze_backbone)
+        self.backbone.trainable = not self.freeze_backbone
+        self.sentence_pooling = SentencePooling(pooling)
+        self.head_dropout = keras.layers.Dropout(self.dropout, name="head_dropout")
+        self.head = keras.layers.Dense(
+            self.num_classes,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=backbone.initializer_range),
+            name="classification_head",
+        )
+
+    def build(self, input_shape=None):
+        if not self.backbone.built:
+            self.backbone.build()
+        self.head.build((None, self.backbone.hidden_dim))
+        self.built = True
+
+    def build_from_config(self, config):
+        """Variables do not depend on input shapes: build them all (needed to load `.keras`)."""
+        self.build()
+
+    def call(self, inputs, training=None):
+        features = {k: inputs[k] for k in ("token_ids", "padding_mask", "segment_ids") if k in inputs}
+        outputs = self.backbone(features, training=training and not self.freeze_backbone)
+        pooled = self.sentence_pooling.pool(outputs, features["padding_mask"])  # (batch, hidden_dim)
+        logits = self.head(self.head_dropout(pooled, training=training))  # (batch, num_classes)
+        return logits[:, 0] if self.task == "regression" else logits
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-4, warmup_steps=0,
+                total_steps=1_000, weight_decay=0.01, jit_compile=True, **kwargs):
+        """Fine-tuning defaults ("auto"): AdamW with linear warmup and decay to 0, no decay on
+        LayerNorm/biases, global norm clipped to 1; cross-entropy + accuracy, or MSE + MAE."""
+        if optimizer == "auto":
+            optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay)
+        classification = self.task == "classification"
+        if loss == "auto":
+            loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if classification
+                    else keras.losses.MeanSquaredError())
+        if metrics == "auto":
+            metrics = ([keras.metrics.SparseCategoricalAccuracy(name="accuracy")] if classification
+                       else [keras.metrics.MeanAbsoluteError(name="mae")])
+        # Metrics unweighted: with class weights, accuracy still counts every example once.
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile, **kwargs)
+
+    def predict_outputs(self, logits):
+        """Logits -> what users read: `probabilities` and `label_id` (classification) or `score`."""
+        if self.task == "regression":
+            return {"score": logits}
+        return {"probabilities": tf.nn.softmax(logits, axis=-1),
+                "label_id": tf.argmax(logits, axis=-1, output_type=tf.int32)}
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "task": self.task,
+            "pooling": self.pooling,
+            "dropout": self.dropout,
+            "freeze_backbone": self.freeze_backbone,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
