@@ -111,3 +111,18 @@ def non_core_ops(path):
     assert not {op for op in ops if op.startswith("Xla") or "PyFunc" in op}, sorted(ops)
     functions = {fn.signature.name for fn in graph.library.function}
     return ops - set(dir(tf.raw_ops)) - functions
+
+
+_SAVED_MODEL_CLI = ("import sys, tensorflow_text; from tensorflow.python.tools import saved_model_cli; "
+                    "sys.argv = ['saved_model_cli'] + sys.argv[1:]; saved_model_cli.main()")
+
+
+def saved_model_cli(*args):
+    """`saved_model_cli ARGS` in a fresh process with TensorFlow Text's ops registered (as TF
+    Serving's build has them). `run` goes through the C++/TF1 loader TF Serving uses, which
+    restores variables by the MetaGraph's restore op rather than Python's object graph."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", _SAVED_MODEL_CLI, *args], capture_output=True, text=True,
+                          env=FRESH_ENV, timeout=300)

@@ -9,7 +9,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from tests.helpers import FRESH_ENV, non_core_ops, tfssl_cli
+from tests.helpers import FRESH_ENV, non_core_ops, saved_model_cli, tfssl_cli
 from tfssl.export.generation_export import export_text_generator
 from tfssl.export.saved_model_loading import generate, load_saved_model
 from tfssl.models.text_generator import TextGenerator
@@ -100,3 +100,11 @@ def test_the_graph_uses_only_ops_tf_serving_runs(exported):
     """No XLA-only ops (e.g. XlaDynamicUpdateSlice from keras' slice_update) and no Python ops:
     stock TF Serving runs core TensorFlow (+ TensorFlow Text) kernels only."""
     assert non_core_ops(exported[1]) == set()
+
+
+def test_tf_servings_loader_restores_the_weights(exported):
+    """`saved_model_cli run` loads through the C++/TF1 loader TF Serving uses (see `serving_variables`)."""
+    run = saved_model_cli("run", "--dir", exported[1], "--tag_set", "serve", "--signature_def", "score",
+                          "--input_exprs", "text=['the cat sat.']")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Result for output key perplexity" in run.stdout, run.stdout

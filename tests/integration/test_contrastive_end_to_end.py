@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHARED_DATA
-from tests.helpers import FRESH_ENV, copy_sotu_speeches, tfssl_cli
+from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli, tfssl_cli
 from tfssl.config import ConfigError, ContrastivePretrainConfig, MLMPretrainConfig, load_config
 from tfssl.data.sts_pairs import load_sts_pairs
 from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
@@ -89,6 +89,15 @@ def test_export_in_a_fresh_process_returns_the_in_memory_embeddings(run, tmp_pat
     np.testing.assert_allclose(out["embed"], expected, atol=1e-5)
     np.testing.assert_allclose(out["similarity"], (expected[:50] * expected[50:]).sum(1), atol=1e-5)
     np.testing.assert_allclose(out["default"], expected[:3], atol=1e-5)
+
+
+def test_tf_servings_loader_restores_the_weights(run):
+    """`saved_model_cli run` loads through the C++/TF1 loader TF Serving uses (see `serving_variables`)."""
+    result = run[2]
+    out = saved_model_cli("run", "--dir", result["export"], "--tag_set", "serve", "--signature_def", "similarity",
+                          "--input_exprs", "first=['The Union is strong.'];second=['The Union is strong.']")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Result for output key similarity" in out.stdout and "[1.0" in out.stdout.replace("[0.99999", "[1.0"), out.stdout
 
 
 def test_cli_embed_and_evaluate_sts_agree_with_the_run(run, tmp_path):

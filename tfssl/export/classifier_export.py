@@ -26,6 +26,7 @@ import tempfile
 import tensorflow as tf
 
 from tfssl.data.classification_pipeline import encode_texts
+from tfssl.export.serving_variables import serving_variables
 from tfssl.export.versioning import atomic_version_dir
 
 
@@ -44,6 +45,7 @@ class TextClassificationModule(tf.Module):
             raise ValueError(f"{len(self.label_names)} label names for a {classifier.num_classes}-class classifier.")
         self._label_table = tf.constant(self.label_names or [""])
         self.assets = [tf.saved_model.Asset(p) for p in asset_paths]
+        self.serving_variables = serving_variables(classifier, tokenizer)
         text = tf.TensorSpec([None], tf.string, name="text")
         if self.pairs:
             self.predict = tf.function(self._predict_pairs, input_signature=[text, tf.TensorSpec([None], tf.string, name="text_pair")])

@@ -20,6 +20,7 @@ import os
 
 import tensorflow as tf
 
+from tfssl.export.serving_variables import serving_variables
 from tfssl.export.versioning import atomic_version_dir
 
 
@@ -34,6 +35,7 @@ class SentenceEmbeddingModule(tf.Module):
         self.tokenizer = embedder.tokenizer
         object.__setattr__(self, "_embedder", embedder)
         self.assets = [tf.saved_model.Asset(p) for p in asset_paths]
+        self.serving_variables = serving_variables(embedder.backbone, embedder.tokenizer)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def embed(self, text):

@@ -23,6 +23,7 @@ import os
 import tensorflow as tf
 
 from tfssl.data.sentence_pipeline import wrap_and_pad
+from tfssl.export.serving_variables import serving_variables
 from tfssl.export.versioning import atomic_version_dir
 
 
@@ -37,6 +38,7 @@ class FillMaskModule(tf.Module):
         self.top_k = int(top_k)
         self.max_masks = int(max_masks)
         self.assets = [tf.saved_model.Asset(p) for p in asset_paths]
+        self.serving_variables = serving_variables(pretrainer, tokenizer)
 
     def _encode(self, text):
         """(batch,) strings -> dense ids and padding mask, [CLS] ... [SEP], truncated."""

@@ -21,6 +21,7 @@ import os
 
 import tensorflow as tf
 
+from tfssl.export.serving_variables import serving_variables
 from tfssl.export.versioning import atomic_version_dir
 
 
@@ -30,6 +31,7 @@ def export_text_generator(generator, model_dir, asset_paths=()):
     if missing:
         raise FileNotFoundError(f"Cannot export: asset files missing: {missing}.")
     generator.assets = [tf.saved_model.Asset(p) for p in asset_paths]
+    generator.serving_variables = serving_variables(generator.pretrainer, generator.tokenizer)
     generate = generator.generate.get_concrete_function()
     signatures = {"serving_default": generate, "generate": generate, "score": generator.score.get_concrete_function()}
     with atomic_version_dir(model_dir) as target:
