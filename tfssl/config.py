@@ -333,7 +333,7 @@ class FineTuneConfig:
     validation_file: Optional[str] = None
     test_file: Optional[str] = None
     held_out_fraction: float = 0.1
-    test_fraction: float = 0.0  # with no test_file: also hold out this stratified fraction as test
+    test_fraction: float = 0.2  # with no test_file: this stratified fraction is the test set (0: none)
     text_column: str = "text"
     text_pair_column: Optional[str] = None
     label_column: str = "label"

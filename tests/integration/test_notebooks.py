@@ -14,7 +14,9 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 EXPECTED = {"mlm_pretraining.ipynb": ("masked_accuracy", "saved_models"),
             "contrastive_sentence_embeddings.ipynb": ("sts_spearman", "after :", "supervised:", "saved_models"),
             "causal_lm_generation.ipynb": ("lossless: True", "labels are the inputs shifted: True", "held-out perplexity",
-                                           "greedy:", "served greedy == in-process: True")}
+                                           "greedy:", "served greedy == in-process: True"),
+            "finetuning_and_serving.ipynb": ("macro avg", "majority-class accuracy", "served == in-process: True",
+                                             "PredictRequest", "gain")}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -10,5 +10,6 @@ from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer  # noqa: F401
 from tfssl.models.presets import DECODER_PRESETS, ENCODER_PRESETS  # noqa: F401
 from tfssl.models.sentence_embedder import SentenceEmbedder  # noqa: F401
 from tfssl.models.text_classifier import TextClassifier  # noqa: F401
+from tfssl.models.token_classifier import TokenClassifier  # noqa: F401
 from tfssl.optimizers.global_clip_adamw import GlobalClipAdamW  # noqa: F401
 from tfssl.optimizers.warmup_decay import WarmupDecay  # noqa: F401
