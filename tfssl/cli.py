@@ -121,9 +121,13 @@ def _export(args):
 
     if not os.path.isfile(os.path.join(args.run_dir, "model.keras")):
         raise FileNotFoundError(f"{args.run_dir} has no model.keras; give a `tfssl finetune` run directory.")
+    from tfssl.training.encoder_loading import run_config
+
     module = load_classification_module(args.run_dir)
-    name = args.name or os.path.basename(os.path.normpath(args.run_dir))
-    print(export_text_classifier(module, os.path.join(args.export_dir, name), asset_paths=export_assets(args.run_dir)))
+    settings = run_config(args.run_dir)
+    name = args.name or settings.get("name") or os.path.basename(os.path.normpath(args.run_dir))
+    export_dir = args.export_dir or settings.get("export_dir", "saved_models")
+    print(export_text_classifier(module, os.path.join(export_dir, name), asset_paths=export_assets(args.run_dir)))
 
 
 def _evaluate_classification(args):
@@ -311,8 +315,8 @@ def build_parser():
 
     exp = sub.add_parser("export", help="export a fine-tuning run as the next SavedModel version")
     exp.add_argument("run_dir", help="a `tfssl finetune` run directory")
-    exp.add_argument("--name", default=None, help="saved_models/<name> (default: the run's name)")
-    exp.add_argument("--export-dir", default="saved_models")
+    exp.add_argument("--name", default=None, help="<export-dir>/<name> (default: the run's name)")
+    exp.add_argument("--export-dir", default=None, help="default: the run's export_dir (saved_models)")
     exp.set_defaults(func=_export)
 
     tok = sub.add_parser("tokenizer", help="train a WordPiece vocabulary")

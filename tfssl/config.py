@@ -407,7 +407,8 @@ class FewShotConfig:
     text_pair_column: Optional[str] = None
     label_column: str = "label"
     examples: Tuple[int, ...] = (100, 500, 2000)  # N per run; 0 means all
-    seeds: Tuple[int, ...] = (0, 1, 2)
+    seeds: Tuple[int, ...] = (0, 1, 2)  # each: the sample of N examples, the head's init, the batch order
+    seed: int = 0  # the test split (when split from train_file)
     sequence_length: int = 128
     pooling: str = "mean"
     dropout: float = 0.1
@@ -416,9 +417,9 @@ class FewShotConfig:
     min_steps: int = 300
     learning_rate: float = 3e-4
     scratch_learning_rate: Optional[float] = None  # None: learning_rate
-    jit_compile: bool = True
+    jit_compile: bool = False  # every run builds a new model: XLA would recompile each time
     output_dir: str = "runs"
-    verbose: int = 0
+    verbose: int = 1  # 1: a line per run; 2: Keras' epoch lines too
 
     def validate(self) -> "FewShotConfig":
         if not self.examples or any(n < 0 for n in self.examples):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import copy_sotu_speeches, tfssl_cli
-from tfssl.config import FewShotConfig, FineTuneConfig, MLMPretrainConfig, load_config
+from tfssl.config import ConfigError, FewShotConfig, FineTuneConfig, MLMPretrainConfig, load_config
 from tfssl.data.labeled_examples import LabeledDataError, load_labeled_examples
 from tfssl.training.few_shot_experiment import run_few_shot_experiment
 from tfssl.training.finetuning import load_splits, run_finetuning
@@ -96,7 +96,7 @@ def test_bad_input_gives_one_clear_line(bbc, mlm_run, tmp_path):
     model_dir = os.path.join(config.export_dir, config.name)
     unknown = _write_csv(tmp_path / "unknown.csv", [("Shares fell.", "business"), ("It rained all day.", "weather")])
     proc = tfssl_cli("evaluate", "classification", model_dir, unknown)
-    assert proc.returncode == 2 and "weather" in proc.stderr and "row 3" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "weather" in proc.stderr and "unknown.csv:3" in proc.stderr, proc.stderr
     proc = tfssl_cli("predict", model_dir, "Shares fell.", "  ")
     assert proc.returncode == 2 and "empty" in proc.stderr, proc.stderr
     one_class = _write_csv(tmp_path / "one.csv", [("Shares fell.", "business"), ("Profits rose.", "business")])
@@ -155,3 +155,6 @@ def test_few_shot_experiment_writes_a_table_and_a_curve_and_resumes(mlm_run, tmp
     assert "gain" in result["table"] and os.path.getsize(os.path.join(run_dir, "learning_curve.png")) > 1000
     again = run_few_shot_experiment(config)  # every run is already in results.jsonl
     assert again["summary"] == result["summary"] and again["total_seconds"] < result["total_seconds"] / 2
+    config.learning_rate = 3e-4  # other settings must not be mixed into the same table
+    with pytest.raises(ConfigError, match="other settings"):
+        run_few_shot_experiment(config)

@@ -17,6 +17,8 @@ Example:
 >>> print(result["table"])
 """
 
+import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -26,7 +28,7 @@ import warnings
 import keras
 import numpy as np
 
-from tfssl.config import FewShotConfig, FineTuneConfig
+from tfssl.config import ConfigError, FewShotConfig, FineTuneConfig
 from tfssl.data.classification_pipeline import classification_batches
 from tfssl.data.labeled_examples import encode_labels, label_vocabulary, sample_examples
 from tfssl.export.classifier_export import TextClassificationModule
@@ -46,7 +48,7 @@ def run_few_shot_experiment(config: FewShotConfig) -> dict:
     splits = FineTuneConfig(
         train_file=config.train_file, test_file=config.test_file, test_fraction=config.test_fraction,
         held_out_fraction=0.0, text_column=config.text_column, text_pair_column=config.text_pair_column,
-        label_column=config.label_column, seed=0,
+        label_column=config.label_column, seed=config.seed,
     )
     train, _, test = load_splits(splits)
     label_names = label_vocabulary(train.labels)
@@ -56,14 +58,18 @@ def run_few_shot_experiment(config: FewShotConfig) -> dict:
                  f"{len(label_names)} classes; majority-class test accuracy {majority:.4f}.")
 
     results_path = os.path.join(run_dir, "results.jsonl")
+    settings = _settings_digest(config)
     rows = _read_rows(results_path)
+    if any(r.get("settings") != settings for r in rows):
+        raise ConfigError(f"{results_path} holds runs made with other settings than these. Use another --name, "
+                          "or delete that file to start over.")
     done = {(r["examples"], r["seed"], r["init"]) for r in rows}
     for n in config.examples:
         for seed in config.seeds:
             for init in INITS:
                 if (n, seed, init) in done:
                     continue
-                row = _one_run(config, train, test, label_names, n, seed, init)
+                row = dict(_one_run(config, train, test, label_names, n, seed, init), settings=settings)
                 log(config, f"N={row['examples_used']} seed={seed} {init}: accuracy {row['accuracy']:.4f}, "
                              f"macro F1 {row['macro_f1']:.4f} ({row['seconds']:.0f} s)")
                 rows.append(row)
@@ -111,7 +117,8 @@ def _one_run(config, train, test, label_names, n, seed, init):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
-        history = classifier.fit(batches, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=config.verbose)
+        history = classifier.fit(batches, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                                 verbose=2 if config.verbose > 1 else 0)  # 1: one line per run
     module = TextClassificationModule(classifier, tokenizer, label_names, config.sequence_length,
                                       pairs=config.text_pair_column is not None)
     report = evaluate_examples(module, test)
@@ -121,6 +128,13 @@ def _one_run(config, train, test, label_names, n, seed, init):
         "final_train_loss": float(history.history["loss"][-1]), "learning_rate": learning_rate,
         "seconds": time.monotonic() - started,
     }
+
+
+def _settings_digest(config):
+    """A digest of every setting that changes a run's result (not the grid, name or verbosity)."""
+    fields = {k: v for k, v in dataclasses.asdict(config).items()
+              if k not in ("name", "output_dir", "examples", "seeds", "verbose")}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _read_rows(path):
