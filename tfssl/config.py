@@ -346,6 +346,7 @@ class FineTuneConfig:
     pooling: str = "mean"
     dropout: float = 0.1
     freeze_backbone: bool = False
+    freeze_token_embeddings: bool = False
     class_weights: str = "none"
     # Optimisation: linear warmup over warmup_fraction of the steps, then linear decay to 0.
     batch_size: int = 32
@@ -412,6 +413,7 @@ class FewShotConfig:
     sequence_length: int = 128
     pooling: str = "mean"
     dropout: float = 0.1
+    freeze_token_embeddings: bool = False
     batch_size: int = 32
     epochs: int = 3
     min_steps: int = 300

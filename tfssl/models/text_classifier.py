@@ -33,10 +33,13 @@ class TextClassifier(keras.Model):
         not used: masked-LM pretraining never trains it).
     dropout: on the pooled vector, before the head.
     freeze_backbone: keep the encoder's weights fixed and train the head only.
+    freeze_token_embeddings: keep the token embedding table fixed. With few labels, full
+        fine-tuning moves the embeddings of the words it sees and leaves the rest, breaking the
+        geometry pretraining gave the vocabulary; fixed, unseen words stay where seen ones are.
     """
 
     def __init__(self, backbone, num_classes, task="classification", pooling="mean", dropout=0.1,
-                 freeze_backbone=False, **kwargs):
+                 freeze_backbone=False, freeze_token_embeddings=False, **kwargs):
         super().__init__(**kwargs)
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
@@ -50,7 +53,10 @@ class TextClassifier(keras.Model):
         self.pooling = pooling
         self.dropout = float(dropout)
         self.freeze_backbone = bool(freeze_backbone)
+        self.freeze_token_embeddings = bool(freeze_token_embeddings)
         self.backbone.trainable = not self.freeze_backbone
+        if self.freeze_token_embeddings:
+            self.backbone.token_embedding.trainable = False
         self.sentence_pooling = SentencePooling(pooling)
         self.head_dropout = keras.layers.Dropout(self.dropout, name="head_dropout")
         self.head = keras.layers.Dense(
@@ -109,6 +115,7 @@ class TextClassifier(keras.Model):
             "pooling": self.pooling,
             "dropout": self.dropout,
             "freeze_backbone": self.freeze_backbone,
+            "freeze_token_embeddings": self.freeze_token_embeddings,
         }
 
     @classmethod

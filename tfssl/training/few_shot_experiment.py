@@ -100,7 +100,8 @@ def _one_run(config, train, test, label_names, n, seed, init):
     strategy = choose_strategy("auto")
     with strategy.scope():
         backbone, tokenizer = load_encoder(config.init_from, from_scratch=init == "scratch")
-        classifier = TextClassifier(backbone, len(label_names), pooling=config.pooling, dropout=config.dropout)
+        classifier = TextClassifier(backbone, len(label_names), pooling=config.pooling, dropout=config.dropout,
+                                    freeze_token_embeddings=config.freeze_token_embeddings)
         classifier.build()
     batch_size = min(config.batch_size, len(sample))
     steps_per_epoch = max(len(sample) // batch_size, 1)

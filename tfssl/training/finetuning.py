@@ -63,7 +63,8 @@ def run_finetuning(config: FineTuneConfig) -> dict:
         backbone, tokenizer = load_encoder(config.init_from, from_scratch=config.from_scratch)
         classifier = TextClassifier(backbone, 1 if regression else len(label_names), task=config.task,
                                     pooling=config.pooling, dropout=config.dropout,
-                                    freeze_backbone=config.freeze_backbone)
+                                    freeze_backbone=config.freeze_backbone,
+                                    freeze_token_embeddings=config.freeze_token_embeddings)
         classifier.build()
     _copy_tokenizer(config.init_from, run_dir)
     if config.sequence_length > backbone.sequence_length:
