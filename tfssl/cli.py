@@ -96,12 +96,15 @@ def _predict(args):
         pairs = (pairs or []) + examples.text_pairs if examples.text_pairs is not None else pairs
     if not texts:
         raise ValueError("tfssl predict: give texts as arguments or --file.")
-    empty = [i for i, t in enumerate(texts + (pairs or [])) if not t.strip()]
-    if empty:
-        raise ValueError(f"tfssl predict: text {empty[0] + 1} is empty; there is nothing to classify.")
+    for what, strings in (("text", texts), ("--pair text", pairs or [])):
+        empty = [i for i, t in enumerate(strings) if not t.strip()]
+        if empty:
+            raise ValueError(f"tfssl predict: {what} {empty[0] + 1} is empty; there is nothing to classify.")
     model = _classifier(args.model)
     if model.pairs and (pairs is None or len(pairs) != len(texts)):
         raise ValueError(f"{args.model} classifies text pairs: give one --pair per text ({len(texts)}).")
+    if pairs and not model.pairs:
+        raise ValueError(f"{args.model} classifies single texts; drop --pair.")
     outputs = predict_batches(model, texts, pairs if model.pairs else None)
     for i, text in enumerate(texts):
         row = {"text": text} if not model.pairs else {"text": text, "text_pair": pairs[i]}

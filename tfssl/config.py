@@ -350,9 +350,9 @@ class FineTuneConfig:
     class_weights: str = "none"
     # Optimisation: linear warmup over warmup_fraction of the steps, then linear decay to 0.
     batch_size: int = 32
-    epochs: int = 3
+    epochs: int = 10
     min_steps: int = 0  # at least this many steps (few examples: more epochs)
-    learning_rate: float = 3e-4
+    learning_rate: float = 1e-3  # for the `tiny` encoder; larger encoders want less (1e-4 to 3e-5)
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     jit_compile: bool = True

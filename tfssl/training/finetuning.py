@@ -55,6 +55,9 @@ def run_finetuning(config: FineTuneConfig) -> dict:
     label_names = [] if regression else label_vocabulary(train.labels)
     if not regression:
         write_label_file(label_names, run_dir)
+        for held_out in (validation, test):  # an unknown label fails now, not after training
+            if held_out is not None:
+                encode_labels(held_out, label_names)
     log(config, f"{len(train)} training / {len(validation)} validation / {len(test) if test else 0} test examples"
                  + ("" if regression else f", {len(label_names)} classes: {', '.join(label_names[:10])}"))
 
