@@ -15,7 +15,6 @@ Example:
 """
 
 import keras
-import tensorflow as tf
 
 from tfssl.layers.sentence_pooling import SentencePooling
 from tfssl.models.masked_lm_pretrainer import adamw_with_warmup
@@ -97,13 +96,6 @@ class TextClassifier(keras.Model):
                        else [keras.metrics.MeanAbsoluteError(name="mae")])
         # Metrics unweighted: with class weights, accuracy still counts every example once.
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile, **kwargs)
-
-    def predict_outputs(self, logits):
-        """Logits -> what users read: `probabilities` and `label_id` (classification) or `score`."""
-        if self.task == "regression":
-            return {"score": logits}
-        return {"probabilities": tf.nn.softmax(logits, axis=-1),
-                "label_id": tf.argmax(logits, axis=-1, output_type=tf.int32)}
 
     def get_config(self):
         return {
