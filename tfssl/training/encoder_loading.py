@@ -35,6 +35,18 @@ def run_config(run_dir):
         return json.load(f)
 
 
+def tokenizer_lowercase(run_dir):
+    """Whether the run's WordPiece tokenizer lower-cases: its config's `lowercase`, else the
+    tokenizer's own settings file (fine-tuning runs keep the encoder's there), else True."""
+    settings = run_config(run_dir)
+    if "lowercase" not in settings:
+        path = os.path.join(run_dir, "tokenizer", "tfssl_tokenizer.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                settings = json.load(f)
+    return bool(settings.get("lowercase", True))
+
+
 def load_encoder(run_dir, from_scratch=False):
     """`(backbone, tokenizer)` of the run at `run_dir` (see the module docstring).
 
@@ -59,8 +71,7 @@ def load_encoder(run_dir, from_scratch=False):
             f"{model_path} is a {type(model).__name__} without an encoder backbone (a causal LM's decoder cannot "
             "be fine-tuned as a classifier here). Point init_from at a masked-LM or SimCSE run."
         )
-    tokenizer = WordPieceTokenizer.from_directory(os.path.dirname(vocabulary),
-                                                  lowercase=run_config(run_dir).get("lowercase", True))
+    tokenizer = WordPieceTokenizer.from_directory(os.path.dirname(vocabulary), lowercase=tokenizer_lowercase(run_dir))
     if tokenizer.vocabulary_size != backbone.vocabulary_size:
         raise EncoderSourceError(
             f"{vocabulary} has {tokenizer.vocabulary_size} tokens but the encoder's embedding table has "

@@ -42,7 +42,7 @@ from tfssl.export.classifier_export import TextClassificationModule, export_text
 from tfssl.metrics.classification_report import classification_report, plot_confusion_matrix, regression_report
 from tfssl.models.text_classifier import TextClassifier
 from tfssl.training.callbacks import TrainingCurves
-from tfssl.training.encoder_loading import load_encoder, run_config
+from tfssl.training.encoder_loading import load_encoder, run_config, tokenizer_lowercase
 from tfssl.training.run_directory import export_assets, history_is_finite, log, start_run, tokenizer_dir, write_metrics
 from tfssl.training.strategy import choose_strategy, jit_compile_for
 
@@ -191,7 +191,7 @@ def load_classification_module(run_dir):
     if classifier.task == "classification":
         with open(labels_path, encoding="utf-8") as f:
             label_names = [line.rstrip("\n") for line in f]
-    tokenizer = WordPieceTokenizer.from_directory(tokenizer_dir(run_dir), lowercase=settings.get("lowercase", True))
+    tokenizer = WordPieceTokenizer.from_directory(tokenizer_dir(run_dir), lowercase=tokenizer_lowercase(run_dir))
     return TextClassificationModule(classifier, tokenizer, label_names, settings.get("sequence_length", 128),
                                     pairs=settings.get("text_pair_column") is not None)
 
