@@ -13,6 +13,7 @@
     tfssl export RUN_DIR [--name NAME]                       export a fine-tuning run (a new version)
     tfssl evaluate classification MODEL FILE [--output-dir D]   accuracy/precision/recall/F1 on a labelled file
     tfssl experiment few-shot [--config FILE] [--key=value ...]   pretrained vs scratch with N labels
+    tfssl convert from-hf HF_DIR [--name NAME]              a Hugging Face BERT -> runs/<name> (for finetune)
     tfssl tokenizer train CORPUS OUT_DIR [--vocabulary-size N]
     tfssl config mlm|simcse|clm|finetune|few-shot            print the default config (JSON)
 
@@ -150,6 +151,13 @@ def _evaluate_classification(args):
         if not model.regression:
             plot_confusion_matrix(report, model.label_names, os.path.join(args.output_dir, "confusion_matrix.png"))
     print(format_report(report) if not model.regression and not args.json else json.dumps(report, indent=2))
+
+
+def _convert(args):
+    from tfssl.convert.hf_bert import convert_to_run_directory
+
+    run_dir = os.path.join(args.output_dir, args.name or os.path.basename(os.path.normpath(args.hf_dir)))
+    print(convert_to_run_directory(args.hf_dir, run_dir))
 
 
 def _embed(args):
@@ -322,6 +330,14 @@ def build_parser():
     exp.add_argument("--export-dir", default=None, help="default: the run's export_dir (saved_models)")
     exp.set_defaults(func=_export)
 
+    conv = sub.add_parser("convert", help="Hugging Face checkpoints in (BERT for now)")
+    conv_sub = conv.add_subparsers(dest="direction", required=True)
+    from_hf = conv_sub.add_parser("from-hf", help="a Hugging Face BERT directory -> a tfssl run directory")
+    from_hf.add_argument("hf_dir", help="config.json + model.safetensors + vocab.txt")
+    from_hf.add_argument("--name", default=None, help="runs/<name> (default: the directory's name)")
+    from_hf.add_argument("--output-dir", default="runs")
+    from_hf.set_defaults(func=_convert)
+
     tok = sub.add_parser("tokenizer", help="train a WordPiece vocabulary")
     tok_sub = tok.add_subparsers(dest="action", required=True)
     tok_train = tok_sub.add_parser("train")
@@ -341,6 +357,7 @@ def build_parser():
 
 def main(argv=None):
     from tfssl.config import ConfigError
+    from tfssl.convert.hf_bert import CheckpointError
     from tfssl.data.corpus import CorpusError
     from tfssl.data.sentence_pairs import PairFileError
     from tfssl.data.labeled_examples import LabeledDataError
@@ -354,7 +371,7 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         args.func(args)
-    except (ConfigError, CorpusError, LabeledDataError, PairFileError, STSFormatError, FileNotFoundError,
+    except (ConfigError, CheckpointError, CorpusError, LabeledDataError, PairFileError, STSFormatError, FileNotFoundError,
             ValueError) as e:
         print(f"tfssl: error: {e}", file=sys.stderr)
         return 2
