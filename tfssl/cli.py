@@ -13,7 +13,8 @@
     tfssl export RUN_DIR [--name NAME]                       export a fine-tuning run (a new version)
     tfssl evaluate classification MODEL FILE [--output-dir D]   accuracy/precision/recall/F1 on a labelled file
     tfssl experiment few-shot [--config FILE] [--key=value ...]   pretrained vs scratch with N labels
-    tfssl convert from-hf HF_DIR [--name NAME]              a Hugging Face BERT -> runs/<name> (for finetune)
+    tfssl convert from-hf HF_DIR [--name NAME]              a Hugging Face BERT/RoBERTa/DistilBERT/GPT-2 -> runs/<name>
+    tfssl convert to-hf RUN OUT_DIR [--model-type T]        a tfssl run -> config.json + model.safetensors + tokenizer
     tfssl tokenizer train CORPUS OUT_DIR [--vocabulary-size N]
     tfssl config mlm|simcse|clm|finetune|few-shot            print the default config (JSON)
 
@@ -154,10 +155,16 @@ def _evaluate_classification(args):
 
 
 def _convert(args):
-    from tfssl.convert.hf_bert import convert_to_run_directory
+    from tfssl.convert import convert_to_run_directory
 
     run_dir = os.path.join(args.output_dir, args.name or os.path.basename(os.path.normpath(args.hf_dir)))
     print(convert_to_run_directory(args.hf_dir, run_dir))
+
+
+def _convert_to_hf(args):
+    from tfssl.convert import export_to_hf
+
+    print(json.dumps(export_to_hf(args.run, args.out_dir, args.model_type), indent=2))
 
 
 def _embed(args):
@@ -330,13 +337,19 @@ def build_parser():
     exp.add_argument("--export-dir", default=None, help="default: the run's export_dir (saved_models)")
     exp.set_defaults(func=_export)
 
-    conv = sub.add_parser("convert", help="Hugging Face checkpoints in (BERT for now)")
+    conv = sub.add_parser("convert", help="Hugging Face checkpoints in and out")
     conv_sub = conv.add_subparsers(dest="direction", required=True)
-    from_hf = conv_sub.add_parser("from-hf", help="a Hugging Face BERT directory -> a tfssl run directory")
-    from_hf.add_argument("hf_dir", help="config.json + model.safetensors + vocab.txt")
+    from_hf = conv_sub.add_parser("from-hf", help="a Hugging Face BERT/RoBERTa/DistilBERT/GPT-2 directory -> a run")
+    from_hf.add_argument("hf_dir", help="config.json + model.safetensors (+ vocab.txt for raw-text serving)")
     from_hf.add_argument("--name", default=None, help="runs/<name> (default: the directory's name)")
     from_hf.add_argument("--output-dir", default="runs")
     from_hf.set_defaults(func=_convert)
+    to_hf = conv_sub.add_parser("to-hf", help="a tfssl run -> a directory transformers loads")
+    to_hf.add_argument("run", help="a run directory (model.keras + tokenizer/) or a .keras file")
+    to_hf.add_argument("out_dir", help="a new directory (never overwritten)")
+    to_hf.add_argument("--model-type", default=None, choices=["bert", "roberta", "distilbert", "gpt2"],
+                       help="default: the architecture the run was converted from, else bert / gpt2")
+    to_hf.set_defaults(func=_convert_to_hf)
 
     tok = sub.add_parser("tokenizer", help="train a WordPiece vocabulary")
     tok_sub = tok.add_subparsers(dest="action", required=True)
@@ -357,7 +370,7 @@ def build_parser():
 
 def main(argv=None):
     from tfssl.config import ConfigError
-    from tfssl.convert.hf_bert import CheckpointError
+    from tfssl.convert import CheckpointError
     from tfssl.data.corpus import CorpusError
     from tfssl.data.sentence_pairs import PairFileError
     from tfssl.data.labeled_examples import LabeledDataError

@@ -1,0 +1,221 @@
+"""The Hugging Face architectures tfssl converts, each as its config fields and `TensorLink`s:
+BERT, RoBERTa and DistilBERT -> `EncoderBackbone` (+ `MaskedLMHead`), GPT-2 -> `DecoderBackbone`.
+
+Names here are those of the base model; checkpoints of the task classes (`BertForMaskedLM`,
+`GPT2LMHeadModel`, ...) prefix them with `Architecture.prefix`, and heads live outside it. This
+module is the only place that knows Hugging Face parameter names.
+"""
+
+import dataclasses
+
+from tfssl.convert.checkpoint_files import CheckpointError
+from tfssl.convert.tensor_links import TensorLink
+
+_ENCODER_ACTIVATIONS = {"gelu": "gelu", "relu": "relu"}
+_DECODER_ACTIVATIONS = {"gelu_new": "gelu_approximate", "gelu_pytorch_tanh": "gelu_approximate", "gelu": "gelu",
+                        "relu": "relu"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    model_type: str
+    kind: str  # "encoder" or "decoder"
+    prefix: str  # of base-model names inside the task class's checkpoint
+    head_class: str  # transformers class written on export, with the head
+    base_class: str  # without a head (fine-tuned or contrastive encoders)
+    head_links: tuple  # TensorLinks of the masked-LM head (group "head"); empty for decoders
+    tied_names: tuple  # output projections that must equal the token embedding (tied)
+
+
+def _linear(hf, path, group="backbone"):
+    return [TensorLink((hf + ".weight",), path, 0, "linear", group), TensorLink((hf + ".bias",), path, 1, "copy", group)]
+
+
+def _norm(hf, path, weight="weight", bias="bias", group="backbone"):
+    return [TensorLink((f"{hf}.{weight}",), path, 0, "copy", group), TensorLink((f"{hf}.{bias}",), path, 1, "copy", group)]
+
+
+def _qkv(names, path):
+    return [TensorLink(tuple(n + ".weight" for n in names), path, 0, "fused_linear"),
+            TensorLink(tuple(n + ".bias" for n in names), path, 1, "fused")]
+
+
+ARCHITECTURES = {
+    "bert": Architecture(
+        "bert", "encoder", "bert.", "BertForMaskedLM", "BertModel",
+        tuple(_linear("cls.predictions.transform.dense", "masked_lm_head.transform", "head")
+              + _norm("cls.predictions.transform.LayerNorm", "masked_lm_head.layer_norm", group="head")
+              + [TensorLink(("cls.predictions.bias",), "masked_lm_head.output_bias", None, "copy", "head")]),
+        ("cls.predictions.decoder.weight",),
+    ),
+    "roberta": Architecture(
+        "roberta", "encoder", "roberta.", "RobertaForMaskedLM", "RobertaModel",
+        tuple(_linear("lm_head.dense", "masked_lm_head.transform", "head")
+              + _norm("lm_head.layer_norm", "masked_lm_head.layer_norm", group="head")
+              + [TensorLink(("lm_head.bias",), "masked_lm_head.output_bias", None, "copy", "head")]),
+        ("lm_head.decoder.weight",),
+    ),
+    "distilbert": Architecture(
+        "distilbert", "encoder", "distilbert.", "DistilBertForMaskedLM", "DistilBertModel",
+        tuple(_linear("vocab_transform", "masked_lm_head.transform", "head")
+              + _norm("vocab_layer_norm", "masked_lm_head.layer_norm", group="head")
+              + [TensorLink(("vocab_projector.bias",), "masked_lm_head.output_bias", None, "copy", "head")]),
+        ("vocab_projector.weight",),
+    ),
+    "gpt2": Architecture("gpt2", "decoder", "transformer.", "GPT2LMHeadModel", "GPT2Model", (), ("lm_head.weight",)),
+}
+
+# Buffers and tied copies that carry no weights of their own.
+IGNORED_SUFFIXES = ("position_ids", "attn.bias", "attn.masked_bias", "decoder.bias")
+
+
+def architecture_for(config, where):
+    """The `Architecture` of a config.json dict; an unsupported one is a `CheckpointError`."""
+    model_type = config.get("model_type")
+    if model_type not in ARCHITECTURES:
+        raise CheckpointError(f"{where}: model_type {model_type!r} is not supported; tfssl converts "
+                              f"{', '.join(sorted(ARCHITECTURES))}.")
+    return ARCHITECTURES[model_type]
+
+
+def position_offset(config):
+    """Rows of the position table before the first position (RoBERTa: padding_idx + 1)."""
+    return config.get("pad_token_id", 1) + 1 if config.get("model_type") == "roberta" else 0
+
+
+def backbone_links(architecture, config):
+    """TensorLinks of the base model (names without `prefix`) for a config.json dict."""
+    if architecture.model_type == "gpt2":
+        return _gpt2_links(config["n_layer"])
+    offset = position_offset(config)
+    if architecture.model_type == "distilbert":
+        links = [TensorLink(("embeddings.word_embeddings.weight",), "backbone.embeddings.token_embedding"),
+                 TensorLink(("embeddings.position_embeddings.weight",), "backbone.embeddings.position_embedding")]
+        links += _norm("embeddings.LayerNorm", "backbone.embeddings.layer_norm")
+        for i in range(config["n_layers"]):
+            p, b = f"transformer.layer.{i}.", f"backbone.blocks.{i}."
+            links += _qkv([p + "attention.q_lin", p + "attention.k_lin", p + "attention.v_lin"], b + "qkv_dense")
+            links += _linear(p + "attention.out_lin", b + "output_dense") + _norm(p + "sa_layer_norm", b + "attention_layer_norm")
+            links += _linear(p + "ffn.lin1", b + "intermediate_dense") + _linear(p + "ffn.lin2", b + "ffn_output_dense")
+            links += _norm(p + "output_layer_norm", b + "ffn_layer_norm")
+        return links
+    links = [TensorLink(("embeddings.word_embeddings.weight",), "backbone.embeddings.token_embedding"),
+             TensorLink(("embeddings.position_embeddings.weight",), "backbone.embeddings.position_embedding", 0,
+                        f"skip_rows:{offset}" if offset else "copy")]
+    if config.get("type_vocab_size", 2):
+        links.append(TensorLink(("embeddings.token_type_embeddings.weight",), "backbone.embeddings.segment_embedding"))
+    links += _norm("embeddings.LayerNorm", "backbone.embeddings.layer_norm")
+    for i in range(config["num_hidden_layers"]):
+        p, b = f"encoder.layer.{i}.", f"backbone.blocks.{i}."
+        links += _qkv([p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"], b + "qkv_dense")
+        links += _linear(p + "attention.output.dense", b + "output_dense")
+        links += _norm(p + "attention.output.LayerNorm", b + "attention_layer_norm")
+        links += _linear(p + "intermediate.dense", b + "intermediate_dense") + _linear(p + "output.dense", b + "ffn_output_dense")
+        links += _norm(p + "output.LayerNorm", b + "ffn_layer_norm")
+    links += _linear("pooler.dense", "backbone.pooler", group="pooler")
+    return links
+
+
+def _gpt2_links(num_layers):
+    copy = lambda hf, path, group="backbone": [TensorLink((hf + ".weight",), path, 0), TensorLink((hf + ".bias",), path, 1)]
+    links = [TensorLink(("wte.weight",), "backbone.token_embedding"), TensorLink(("wpe.weight",), "backbone.position_embedding")]
+    for i in range(num_layers):
+        p, b = f"h.{i}.", f"backbone.blocks.{i}."
+        links += _norm(p + "ln_1", b + "attention_layer_norm") + copy(p + "attn.c_attn", b + "qkv_dense")  # Conv1D: (in, out)
+        links += copy(p + "attn.c_proj", b + "output_dense") + _norm(p + "ln_2", b + "mlp_layer_norm")
+        links += copy(p + "mlp.c_fc", b + "intermediate_dense") + copy(p + "mlp.c_proj", b + "mlp_output_dense")
+    return links + _norm("ln_f", "backbone.final_layer_norm")
+
+
+def backbone_arguments(architecture, config, where):
+    """tfssl backbone constructor arguments for a config.json dict (refusing what tfssl lacks)."""
+    if architecture.model_type == "gpt2":
+        activation = config.get("activation_function", "gelu_new")
+        if activation not in _DECODER_ACTIVATIONS:
+            raise CheckpointError(f"{where}: activation_function {activation!r} is not supported "
+                                  f"({', '.join(_DECODER_ACTIVATIONS)}).")
+        for flag, wanted in (("scale_attn_weights", True), ("scale_attn_by_inverse_layer_idx", False)):
+            if config.get(flag, wanted) != wanted:
+                raise CheckpointError(f"{where}: {flag}={config[flag]} has no tfssl equivalent (needs {wanted}).")
+        return dict(vocabulary_size=config["vocab_size"], num_layers=config["n_layer"], num_heads=config["n_head"],
+                    hidden_dim=config["n_embd"], intermediate_dim=config.get("n_inner") or 4 * config["n_embd"],
+                    sequence_length=config["n_positions"], dropout=0.0,
+                    activation=_DECODER_ACTIVATIONS[activation],
+                    layer_norm_epsilon=config.get("layer_norm_epsilon", 1e-5),
+                    initializer_range=config.get("initializer_range", 0.02), rotary=False)
+    if architecture.model_type == "distilbert":
+        activation, sizes = config.get("activation", "gelu"), dict(
+            vocabulary_size=config["vocab_size"], num_layers=config["n_layers"], num_heads=config["n_heads"],
+            hidden_dim=config["dim"], intermediate_dim=config["hidden_dim"],
+            sequence_length=config["max_position_embeddings"], num_segments=0, layer_norm_epsilon=1e-12)
+    else:
+        if config.get("position_embedding_type", "absolute") != "absolute":
+            raise CheckpointError(f"{where}: position_embedding_type {config['position_embedding_type']!r}; only "
+                                  "absolute positions convert.")
+        activation, sizes = config.get("hidden_act", "gelu"), dict(
+            vocabulary_size=config["vocab_size"], num_layers=config["num_hidden_layers"],
+            num_heads=config["num_attention_heads"], hidden_dim=config["hidden_size"],
+            intermediate_dim=config["intermediate_size"],
+            sequence_length=config["max_position_embeddings"] - position_offset(config),
+            num_segments=config.get("type_vocab_size", 2), layer_norm_epsilon=config.get("layer_norm_eps", 1e-12))
+    if activation not in _ENCODER_ACTIVATIONS:
+        raise CheckpointError(f"{where}: activation {activation!r} is not supported for encoders "
+                              f"({', '.join(_ENCODER_ACTIVATIONS)}).")
+    return dict(sizes, dropout=0.0, activation=_ENCODER_ACTIVATIONS[activation],
+                initializer_range=config.get("initializer_range", 0.02), position_initializer="truncated_normal",
+                rotary=False, norm_first=False)
+
+
+def hf_config_for(architecture, backbone, base=None, special_ids=None):
+    """A config.json dict describing `backbone` as `architecture` (starting from `base`, the
+    checkpoint's own config when the model came from one, so its other fields survive)."""
+    config = dict(base or {})
+    config["model_type"] = architecture.model_type
+    config.update({k: v for k, v in (special_ids or {}).items() if v is not None})
+    if architecture.model_type == "gpt2":
+        reverse = {"gelu_approximate": "gelu_new", "gelu": "gelu", "relu": "relu"}
+        config.update(vocab_size=backbone.vocabulary_size, n_layer=backbone.num_layers, n_head=backbone.num_heads,
+                      n_embd=backbone.hidden_dim, n_inner=backbone.intermediate_dim,
+                      n_positions=backbone.sequence_length, activation_function=reverse[backbone.activation],
+                      layer_norm_epsilon=backbone.layer_norm_epsilon, initializer_range=backbone.initializer_range,
+                      tie_word_embeddings=True)
+        return config
+    if architecture.model_type == "distilbert":
+        config.update(vocab_size=backbone.vocabulary_size, n_layers=backbone.num_layers, n_heads=backbone.num_heads,
+                      dim=backbone.hidden_dim, hidden_dim=backbone.intermediate_dim,
+                      max_position_embeddings=backbone.sequence_length, activation=backbone.activation,
+                      sinusoidal_pos_embds=False, initializer_range=backbone.initializer_range,
+                      tie_word_embeddings=True)
+        return config
+    config.setdefault("pad_token_id", 1 if architecture.model_type == "roberta" else 0)
+    config.update(vocab_size=backbone.vocabulary_size, num_hidden_layers=backbone.num_layers,
+                  num_attention_heads=backbone.num_heads, hidden_size=backbone.hidden_dim,
+                  intermediate_size=backbone.intermediate_dim, hidden_act=backbone.activation,
+                  max_position_embeddings=backbone.sequence_length + position_offset(config),
+                  type_vocab_size=backbone.num_segments, layer_norm_eps=backbone.layer_norm_epsilon,
+                  initializer_range=backbone.initializer_range, position_embedding_type="absolute",
+                  hidden_dropout_prob=backbone.dropout, attention_probs_dropout_prob=backbone.dropout,
+                  tie_word_embeddings=True)
+    return config
+
+
+def export_problems(architecture, backbone):
+    """Why `backbone` cannot be written as `architecture` (empty when it can)."""
+    problems = []
+    if getattr(backbone, "rotary", False):
+        problems.append("it uses rotary positions (train with --rotary=false for Hugging Face export)")
+    if architecture.kind == "encoder":
+        if backbone.__class__.__name__ != "EncoderBackbone":
+            problems.append(f"{architecture.model_type} is an encoder but the model is a {backbone.__class__.__name__}")
+            return problems
+        if backbone.norm_first:
+            problems.append("it is pre-LayerNorm (norm_first=true); BERT-family checkpoints are post-LayerNorm")
+        if backbone.activation not in _ENCODER_ACTIVATIONS:
+            problems.append(f"activation {backbone.activation!r} is not one of {sorted(_ENCODER_ACTIVATIONS)}")
+        if architecture.model_type == "distilbert" and backbone.num_segments:
+            problems.append("it has segment embeddings, which DistilBERT lacks (export as bert)")
+        if architecture.model_type != "distilbert" and not backbone.num_segments:
+            problems.append("it has no segment embeddings (export as distilbert)")
+    elif backbone.__class__.__name__ != "DecoderBackbone":
+        problems.append(f"gpt2 is a decoder but the model is a {backbone.__class__.__name__}")
+    return problems

@@ -1,0 +1,135 @@
+"""Hugging Face model directories -> tfssl models (and run directories).
+
+    pretrainer, tokenizer, architecture = load_hf_model("all-MiniLM-L6-v2/")
+    convert_to_run_directory("all-MiniLM-L6-v2/", "runs/minilm")   # then --init_from=runs/minilm
+
+Encoders (BERT, RoBERTa, DistilBERT) become a `MaskedLMPretrainer`, decoders (GPT-2) a
+`CausalLMPretrainer`. A masked-LM head in the checkpoint is loaded; without one (a base model such
+as a sentence-transformers checkpoint) the head starts fresh, tied to the token embeddings.
+WordPiece vocabularies (`vocab.txt`) become tfssl's in-graph tokenizer with the checkpoint's
+lower-casing; byte-level BPE tokenizers (RoBERTa, GPT-2) are carried along as files but have no
+in-graph equivalent yet, so those models take token ids.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from tfssl.convert.checkpoint_files import TOKENIZER_FILES, CheckpointError, read_hf_config, read_hf_directory
+from tfssl.convert.hf_architectures import (
+    IGNORED_SUFFIXES,
+    architecture_for,
+    backbone_arguments,
+    backbone_links,
+)
+from tfssl.convert.tensor_links import assign, plan_assignment
+
+
+def load_hf_model(directory):
+    """`(pretrainer, tokenizer or None, architecture)` from a Hugging Face model directory."""
+    from tfssl.models.causal_lm_pretrainer import CausalLMPretrainer
+    from tfssl.models.decoder_backbone import DecoderBackbone
+    from tfssl.models.encoder_backbone import EncoderBackbone
+    from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
+
+    directory = str(directory)
+    config, weights = read_hf_directory(directory)
+    architecture = architecture_for(config, directory)
+    arguments = backbone_arguments(architecture, config, directory)
+    if architecture.kind == "encoder":
+        pretrainer = MaskedLMPretrainer(EncoderBackbone(**arguments))
+    else:
+        pretrainer = CausalLMPretrainer(DecoderBackbone(**arguments))
+    pretrainer.build()
+    tokenizer = load_hf_tokenizer(directory, pretrainer.backbone.vocabulary_size)
+
+    weights = {k[len(architecture.prefix):] if k.startswith(architecture.prefix) else k: v for k, v in weights.items()}
+    links = backbone_links(architecture, config) + list(architecture.head_links)
+    embedding = weights.get("wte.weight" if architecture.kind == "decoder" else "embeddings.word_embeddings.weight")
+    for name in architecture.tied_names:
+        if name in weights and embedding is not None and not np.array_equal(weights[name], embedding):
+            raise CheckpointError(f"{directory}: {name} differs from the token embedding (an untied output layer); "
+                                  "tfssl ties them. Convert a checkpoint saved with tie_word_embeddings=true.")
+    ignored = [n for n in weights if n.endswith(IGNORED_SUFFIXES)] + list(architecture.tied_names)
+    values, problems = plan_assignment(pretrainer, links, weights, ignored)
+    if problems:
+        raise CheckpointError(f"{directory} does not match a {architecture.model_type} of its config.json: "
+                              + "; ".join(problems) + ". Re-save the checkpoint, or fix config.json to describe it.")
+    assign(pretrainer, values)
+    return pretrainer, tokenizer, architecture
+
+
+def hf_lowercase(directory):
+    """Whether the checkpoint's tokenizer lower-cases (tokenizer_config.json, else tokenizer.json)."""
+    path = os.path.join(directory, "tokenizer_config.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            settings = json.load(f)
+        if "do_lower_case" in settings:
+            return bool(settings["do_lower_case"])
+    path = os.path.join(directory, "tokenizer.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            normalizer = json.load(f).get("normalizer") or {}
+        if "lowercase" in normalizer:
+            return bool(normalizer["lowercase"])
+    return True
+
+
+def load_hf_tokenizer(directory, vocabulary_size):
+    """tfssl's in-graph WordPiece tokenizer from `vocab.txt`, or None for a model without one."""
+    from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
+
+    vocab_path = os.path.join(directory, "vocab.txt")
+    if not os.path.isfile(vocab_path):
+        return None
+    tokenizer = WordPieceTokenizer.from_directory(directory, lowercase=hf_lowercase(directory))
+    if tokenizer.vocabulary_size != vocabulary_size:
+        raise CheckpointError(f"{vocab_path} has {tokenizer.vocabulary_size} tokens but the embedding table has "
+                              f"{vocabulary_size} rows; the vocabulary does not belong to this checkpoint.")
+    return tokenizer
+
+
+def copy_tokenizer_files(directory, target, lowercase):
+    """Copies the checkpoint's tokenizer files into `target` with tfssl's settings file."""
+    os.makedirs(target, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        if os.path.isfile(os.path.join(directory, name)):
+            shutil.copy(os.path.join(directory, name), os.path.join(target, name))
+    with open(os.path.join(target, "tfssl_tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump({"converted_from": os.path.abspath(directory), "lowercase": lowercase}, f)
+
+
+def convert_to_run_directory(directory, run_dir):
+    """Writes a tfssl run directory from a Hugging Face model directory: `model.keras`,
+    `tokenizer/`, `hf_config.json` (the checkpoint's config, reused on export) and `config.json`.
+    `tfssl finetune --init_from`, `tfssl pretrain mlm --init_from`, `tfssl evaluate sts` and
+    `tfssl convert to-hf` then take it like a pretraining run. Written in a temporary directory
+    and renamed into place; an existing non-empty `run_dir` is refused. Returns `run_dir`."""
+    directory, run_dir = str(directory), os.path.abspath(str(run_dir))
+    if os.path.isdir(run_dir) and os.listdir(run_dir):
+        raise CheckpointError(f"{run_dir} already exists and is not empty; choose another --name or --output-dir.")
+    pretrainer, tokenizer, architecture = load_hf_model(directory)
+    lowercase = hf_lowercase(directory)
+    os.makedirs(os.path.dirname(run_dir), exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(run_dir) + "-", dir=os.path.dirname(run_dir))
+    try:
+        copy_tokenizer_files(directory, os.path.join(staging, "tokenizer"), lowercase)
+        with open(os.path.join(staging, "hf_config.json"), "w", encoding="utf-8") as f:
+            json.dump(read_hf_config(directory), f, indent=2)
+        with open(os.path.join(staging, "config.json"), "w", encoding="utf-8") as f:
+            json.dump({"name": os.path.basename(run_dir), "converted_from": os.path.abspath(directory),
+                       "hf_model_type": architecture.model_type, "lowercase": lowercase,
+                       "in_graph_tokenizer": tokenizer is not None,
+                       "sequence_length": pretrainer.backbone.sequence_length}, f, indent=2)
+        pretrainer.save(os.path.join(staging, "model.keras"))
+        if os.path.isdir(run_dir):
+            os.rmdir(run_dir)
+        os.rename(staging, run_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return run_dir
