@@ -125,14 +125,24 @@ def _export(args):
     from tfssl.training.run_directory import export_assets
 
     if not os.path.isfile(os.path.join(args.run_dir, "model.keras")):
-        raise FileNotFoundError(f"{args.run_dir} has no model.keras; give a `tfssl finetune` run directory.")
+        raise FileNotFoundError(f"{args.run_dir} has no model.keras; give a tfssl run directory.")
     from tfssl.training.encoder_loading import run_config
 
-    module = load_classification_module(args.run_dir)
     settings = run_config(args.run_dir)
     name = args.name or settings.get("name") or os.path.basename(os.path.normpath(args.run_dir))
     export_dir = args.export_dir or settings.get("export_dir", "saved_models")
-    print(export_text_classifier(module, os.path.join(export_dir, name), asset_paths=export_assets(args.run_dir)))
+    assets = [p for p in export_assets(args.run_dir) if os.path.isfile(p)]
+    if os.path.isfile(os.path.join(args.run_dir, "labels.txt")) and args.signature in ("auto", "classify"):
+        module = load_classification_module(args.run_dir)
+        print(export_text_classifier(module, os.path.join(export_dir, name), asset_paths=export_assets(args.run_dir)))
+        return
+    if args.signature == "classify":
+        raise FileNotFoundError(f"{args.run_dir} has no labels.txt; only `tfssl finetune` runs export a classifier.")
+    from tfssl.export.embedding_export import export_sentence_embedder
+    from tfssl.training.sts_scoring import sentence_embedder_from_run
+
+    embedder = sentence_embedder_from_run(args.run_dir, args.pooling, args.sequence_length)
+    print(export_sentence_embedder(embedder, os.path.join(export_dir, name), asset_paths=assets))
 
 
 def _evaluate_classification(args):
@@ -331,8 +341,12 @@ def build_parser():
     pred.add_argument("--json", action="store_true", help="one JSON object per text, with probabilities")
     pred.set_defaults(func=_predict)
 
-    exp = sub.add_parser("export", help="export a fine-tuning run as the next SavedModel version")
-    exp.add_argument("run_dir", help="a `tfssl finetune` run directory")
+    exp = sub.add_parser("export", help="export a run (classifier or sentence embedder) as the next SavedModel version")
+    exp.add_argument("run_dir", help="a run directory: a `tfssl finetune` run exports a classifier, any other "
+                                     "encoder run (masked-LM, SimCSE, converted) a sentence embedder")
+    exp.add_argument("--signature", default="auto", choices=["auto", "classify", "embed"])
+    exp.add_argument("--pooling", default=None, help="embedders: mean, cls, ... (default: the run's, else mean)")
+    exp.add_argument("--sequence-length", type=int, default=None, help="embedders (default: the run's)")
     exp.add_argument("--name", default=None, help="<export-dir>/<name> (default: the run's name)")
     exp.add_argument("--export-dir", default=None, help="default: the run's export_dir (saved_models)")
     exp.set_defaults(func=_export)

@@ -124,7 +124,9 @@ def convert_to_run_directory(directory, run_dir):
             json.dump({"name": os.path.basename(run_dir), "converted_from": os.path.abspath(directory),
                        "hf_model_type": architecture.model_type, "lowercase": lowercase,
                        "in_graph_tokenizer": tokenizer is not None,
-                       "sequence_length": pretrainer.backbone.sequence_length}, f, indent=2)
+                       # Embedding/evaluation length (the position table stays whole); 128 is what
+                       # sentence-transformers checkpoints' tokenizer.json truncate to.
+                       "sequence_length": min(pretrainer.backbone.sequence_length, 128)}, f, indent=2)
         pretrainer.save(os.path.join(staging, "model.keras"))
         if os.path.isdir(run_dir):
             os.rmdir(run_dir)

@@ -85,8 +85,11 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         x = self.token_embedding(token_ids)  # (batch, length, hidden_dim)
         if self.position_embedding is not None:
             x = x + self.position_embedding(ops.arange(length))[None]  # (1, length, hidden_dim) broadcast
-        if self.segment_embedding is not None and segment_ids is not None:
-            x = x + self.segment_embedding(segment_ids)
+        if self.segment_embedding is not None:
+            # No segment ids means one segment, 0 (BERT's convention): a converted checkpoint then
+            # gives Hugging Face's outputs, and masked-LM pretraining trains the row fine-tuning uses.
+            x = x + (self.segment_embedding(segment_ids) if segment_ids is not None
+                     else self.segment_embedding.embeddings[0])
         return self.dropout_layer(self.layer_norm(x), training=training)
 
     def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):

@@ -63,6 +63,11 @@ def load_encoder(run_dir, from_scratch=False):
         raise EncoderSourceError(f"No encoder at {run_dir!r}: {model_path} does not exist. {hint}")
     vocabulary = os.path.join(run_dir, "tokenizer", "vocab.txt")
     if not os.path.isfile(vocabulary):
+        if os.path.isfile(os.path.join(run_dir, "tokenizer", "tokenizer.json")):
+            raise EncoderSourceError(
+                f"{run_dir} has no tokenizer/vocab.txt: its tokenizer (tokenizer/tokenizer.json) is not WordPiece "
+                "(byte-level BPE, as RoBERTa's), which tfssl cannot run in the graph yet. Use a BERT/DistilBERT "
+                "checkpoint with a vocab.txt.")
         raise EncoderSourceError(f"{run_dir} has no tokenizer/vocab.txt; the run directory is incomplete.")
     model = keras.saving.load_model(model_path)
     backbone = getattr(model, "backbone", None)

@@ -25,23 +25,22 @@ def sts_scores(model_path, pairs, pooling=None, sequence_length=None):
 
 
 def _run_directory_scores(run_dir, pairs, pooling, sequence_length):
-    import keras
+    from tfssl.models.sentence_embedder import embed_texts
 
-    import tfssl.models  # noqa: F401  registers the classes model.keras refers to
-    from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
-    from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
-
-    run_config = {}
-    if os.path.isfile(os.path.join(run_dir, "config.json")):
-        with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
-            run_config = json.load(f)
-    trained = run_config.get("pooling", "mean")
-    pooling = pooling or run_config.get("eval_pooling") or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(trained, trained)
-    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
-    if not hasattr(model, "backbone"):
-        raise ValueError(f"{run_dir}/model.keras is a {type(model).__name__}, not a tfssl pretrainer with a backbone.")
-    length = min(sequence_length or run_config.get("sequence_length", 64), model.backbone.sequence_length)
-    tokenizer = WordPieceTokenizer.from_directory(os.path.join(run_dir, "tokenizer"),
-                                                  lowercase=run_config.get("lowercase", True))
-    embedder = SentenceEmbedder(model.backbone, tokenizer, pooling, length)
+    embedder = sentence_embedder_from_run(run_dir, pooling, sequence_length)
     return evaluate_sts(lambda texts: embed_texts(embedder, texts), pairs)
+
+
+def sentence_embedder_from_run(run_dir, pooling=None, sequence_length=None):
+    """A `SentenceEmbedder` over the encoder of any tfssl run directory (masked-LM, SimCSE,
+    fine-tuned, or converted from Hugging Face), pooled as the run was trained to be read
+    (`eval_pooling`, else its `pooling`, else mean) unless `pooling` says otherwise."""
+    from tfssl.models.sentence_embedder import SentenceEmbedder
+    from tfssl.training.encoder_loading import load_encoder, run_config
+
+    settings = run_config(run_dir)
+    trained = settings.get("pooling", "mean")
+    pooling = pooling or settings.get("eval_pooling") or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(trained, trained)
+    backbone, tokenizer = load_encoder(run_dir)
+    length = min(sequence_length or settings.get("sequence_length", 64), backbone.sequence_length)
+    return SentenceEmbedder(backbone, tokenizer, pooling, length)
