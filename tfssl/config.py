@@ -491,14 +491,27 @@ def _apply(config, values: dict, origin_label: str):
         setattr(config, key, _coerce(key, value, types[key], origin_label))
 
 
+# Short names accepted on the command line.
+ALIASES = {"init": "init_from"}
+
+
 def parse_overrides(overrides: Sequence[str]) -> dict:
-    """`["--epochs=2", "preset=mini"]` -> `{"epochs": "2", "preset": "mini"}` (strings)."""
+    """`["--epochs=2", "preset=mini", "--init", "dir"]` -> `{"epochs": "2", "preset": "mini",
+    "init_from": "dir"}` (strings; `--key value` and `--key=value` both work)."""
     values = {}
-    for item in overrides:
+    items = list(overrides)
+    i = 0
+    while i < len(items):
+        item = items[i]
         key, sep, value = item.lstrip("-").partition("=")
+        if not sep and item.startswith("--") and key and i + 1 < len(items) and not items[i + 1].startswith("--"):
+            value, sep = items[i + 1], "="
+            i += 1
         if not sep or not key:
-            raise ConfigError(f"Override {item!r} is not of the form --key=value.")
-        values[key.replace("-", "_")] = value
+            raise ConfigError(f"Override {item!r} is not of the form --key=value (or --key value).")
+        key = key.replace("-", "_")
+        values[ALIASES.get(key, key)] = value
+        i += 1
     return values
 
 

@@ -16,8 +16,10 @@ Example:
 >>> result["held_out"]["masked_accuracy"]
 """
 
+import dataclasses
 import json
 import os
+import shutil
 import time
 import warnings
 
@@ -25,6 +27,8 @@ import keras
 import tensorflow as tf
 
 from tfssl.config import ConfigError, MLMPretrainConfig
+from tfssl.convert.checkpoint_files import is_hf_directory
+from tfssl.convert.hf_import import hf_lowercase, load_hf_model
 from tfssl.data.corpus import CorpusStats, load_corpus, split_documents
 from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, packed_blocks
 from tfssl.export.fill_mask_export import export_fill_mask
@@ -45,7 +49,10 @@ from tfssl.training.strategy import choose_strategy, jit_compile_for
 
 def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     """Runs one pretraining job end to end; returns paths and figures (also in metrics.json)."""
+    config = _with_checkpoint_tokenizer(config)
     run_dir, started = start_run(config)
+    if config.init_from and is_hf_directory(config.init_from):
+        shutil.copy(os.path.join(config.init_from, "config.json"), os.path.join(run_dir, "hf_config.json"))
 
     stats = CorpusStats()
     documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error, stats=stats)
@@ -153,7 +160,32 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     return write_metrics(run_dir, result, started)
 
 
+def _with_checkpoint_tokenizer(config):
+    """Continuing a Hugging Face checkpoint: its vocabulary and lower-casing, not new ones."""
+    if not (config.init_from and is_hf_directory(config.init_from)):
+        return config
+    if not os.path.isfile(os.path.join(config.init_from, "vocab.txt")):
+        raise ConfigError(f"{config.init_from} has no vocab.txt: continued masked-LM pretraining needs a WordPiece "
+                          "checkpoint (BERT, DistilBERT); byte-level BPE tokenizers do not run in the graph yet.")
+    lowercase = hf_lowercase(config.init_from)
+    if lowercase != config.lowercase:
+        warnings.warn(f"lowercase={lowercase}, as the checkpoint {config.init_from} says (not {config.lowercase}).")
+    return dataclasses.replace(config, tokenizer_dir=config.tokenizer_dir or config.init_from, lowercase=lowercase)
+
+
 def _build_pretrainer(config, tokenizer):
+    if config.init_from and is_hf_directory(config.init_from):
+        pretrainer, _, architecture = load_hf_model(config.init_from)
+        if architecture.kind != "encoder":
+            raise ConfigError(f"{config.init_from} is a {architecture.model_type} decoder; masked-LM pretraining "
+                              "continues encoders (BERT, RoBERTa, DistilBERT). Use tfssl pretrain clm.")
+        if pretrainer.backbone.vocabulary_size != tokenizer.vocabulary_size:
+            raise ConfigError(f"The tokenizer ({tokenizer.vocabulary_size} tokens) does not match {config.init_from} "
+                              f"({pretrainer.backbone.vocabulary_size} rows); drop tokenizer_dir to use the checkpoint's.")
+        if config.sequence_length > pretrainer.backbone.sequence_length:
+            raise ConfigError(f"sequence_length={config.sequence_length} is beyond the position table of "
+                              f"{config.init_from} ({pretrainer.backbone.sequence_length}). Lower sequence_length.")
+        return pretrainer
     if config.init_from:
         return load_pretrainer(config.init_from, tokenizer, config.sequence_length)
     sizes = {k: getattr(config, k) for k in ("num_layers", "num_heads", "hidden_dim", "intermediate_dim")

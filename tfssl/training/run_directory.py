@@ -65,8 +65,18 @@ def prepare_tokenizer(config, run_dir, texts):
             json.dump(settings, f)
         source = target
     elif os.path.abspath(source) != os.path.abspath(target):
-        shutil.copytree(source, target, dirs_exist_ok=True)
+        _copy_tokenizer_files(source, target)
     return WordPieceTokenizer.from_directory(target, lowercase=config.lowercase)
+
+
+def _copy_tokenizer_files(source, target):
+    """Copies a tokenizer's files only (the source may be a whole Hugging Face model directory)."""
+    from tfssl.convert.checkpoint_files import TOKENIZER_FILES
+
+    os.makedirs(target, exist_ok=True)
+    for name in TOKENIZER_FILES + ("tfssl_tokenizer.json",):
+        if os.path.isfile(os.path.join(source, name)):
+            shutil.copy(os.path.join(source, name), os.path.join(target, name))
 
 
 def export_assets(run_dir):
