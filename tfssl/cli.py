@@ -138,6 +138,19 @@ def _export(args):
         return
     if args.signature == "classify":
         raise FileNotFoundError(f"{args.run_dir} has no labels.txt; only `tfssl finetune` runs export a classifier.")
+    import keras
+
+    import tfssl.models  # noqa: F401
+
+    model = keras.saving.load_model(os.path.join(args.run_dir, "model.keras"))
+    if isinstance(model, tfssl.models.CausalLMPretrainer):
+        from tfssl.export.generation_export import export_text_generator
+        from tfssl.models.text_generator import TextGenerator
+        from tfssl.tokenizers.decoder_tokenizers import load_decoder_tokenizer
+
+        generator = TextGenerator(model, load_decoder_tokenizer(os.path.join(args.run_dir, "tokenizer")))
+        print(export_text_generator(generator, os.path.join(export_dir, name), asset_paths=assets))
+        return
     from tfssl.export.embedding_export import export_sentence_embedder
     from tfssl.training.sts_scoring import sentence_embedder_from_run
 
@@ -342,8 +355,8 @@ def build_parser():
     pred.set_defaults(func=_predict)
 
     exp = sub.add_parser("export", help="export a run (classifier or sentence embedder) as the next SavedModel version")
-    exp.add_argument("run_dir", help="a run directory: a `tfssl finetune` run exports a classifier, any other "
-                                     "encoder run (masked-LM, SimCSE, converted) a sentence embedder")
+    exp.add_argument("run_dir", help="a run directory: a `tfssl finetune` run exports a classifier, a causal LM "
+                                     "a generator, any other encoder run (masked-LM, SimCSE, converted) a sentence embedder")
     exp.add_argument("--signature", default="auto", choices=["auto", "classify", "embed"])
     exp.add_argument("--pooling", default=None, help="embedders: mean, cls, ... (default: the run's, else mean)")
     exp.add_argument("--sequence-length", type=int, default=None, help="embedders (default: the run's)")

@@ -83,3 +83,57 @@ def test_rotary_decoder_is_refused_with_the_reason(tmp_path):
     with pytest.raises(CheckpointError, match="rotary positions"):
         export_to_hf(tmp_path / "model.keras", tmp_path / "hf")
     assert not (tmp_path / "hf").exists()
+
+
+_SERVE = """
+import json, sys
+from tfssl.export.saved_model_loading import generate, score
+texts = json.load(open(sys.argv[2], encoding="utf-8"))
+print(json.dumps({"score": score(sys.argv[1], texts), "generate": generate(sys.argv[1], texts, max_new_tokens=8)}))
+"""
+
+
+def test_converted_gpt2_serves_raw_strings_like_transformers(tmp_path, small_texts):
+    """Byte-level BPE in the graph: `tfssl convert from-hf` + `tfssl export` give a SavedModel
+    whose `score` and greedy `generate` on raw strings, in a fresh process, equal transformers'."""
+    import json
+    import subprocess
+    import sys
+
+    tokenizers = pytest.importorskip("tokenizers")
+    from tests.helpers import FRESH_ENV, tfssl_cli
+
+    bpe = tokenizers.ByteLevelBPETokenizer()
+    bpe.train_from_iterator(small_texts[:20], vocab_size=1000, special_tokens=["<|endoftext|>"], show_progress=False)
+    config = transformers.GPT2Config(vocab_size=bpe.get_vocab_size(), n_embd=64, n_layer=2, n_head=4, n_positions=64,
+                                     bos_token_id=0, eos_token_id=0)
+    torch.manual_seed(0)
+    model = transformers.GPT2LMHeadModel(config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    model.eval().save_pretrained(tmp_path / "hf")
+    bpe.save(str(tmp_path / "hf" / "tokenizer.json"))
+    for command in (("convert", "from-hf", str(tmp_path / "hf"), "--name", "gpt2", "--output-dir", str(tmp_path / "runs")),
+                    ("export", str(tmp_path / "runs" / "gpt2"), "--export-dir", str(tmp_path / "saved_models"))):
+        done = tfssl_cli(*command)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    texts = ["The Congress of the United States", "Our economy is  growing, and 1,000 jobs"]
+    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    done = subprocess.run([sys.executable, "-c", _SERVE, str(tmp_path / "saved_models" / "gpt2"),
+                           str(tmp_path / "texts.json")], capture_output=True, text=True, env=FRESH_ENV, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    served = json.loads(done.stdout.strip().splitlines()[-1])
+    reference = tokenizers.Tokenizer.from_file(str(tmp_path / "hf" / "tokenizer.json"))
+    for text, scored, completion in zip(texts, served["score"], served["generate"]):
+        ids = torch.tensor([[0] + reference.encode(text).ids])  # end of text first, as tfssl scores and prompts
+        with torch.no_grad():
+            log_probs = torch.log_softmax(model(input_ids=ids).logits[0, :-1], -1)
+            expected = float(log_probs.gather(1, ids[0, 1:, None]).sum())
+            greedy = model.generate(ids, max_new_tokens=8, do_sample=False, pad_token_id=0)[0, ids.shape[1]:]
+        assert scored["num_tokens"] == ids.shape[1] - 1
+        assert abs(scored["log_likelihood"] - expected) < 1e-3 * max(1.0, abs(expected))
+        greedy = greedy.tolist()
+        greedy = greedy[:greedy.index(0)] if 0 in greedy else greedy  # generation stops at end of text
+        assert completion == reference.decode(greedy, skip_special_tokens=True)

@@ -6,9 +6,10 @@
 Encoders (BERT, RoBERTa, DistilBERT) become a `MaskedLMPretrainer`, decoders (GPT-2) a
 `CausalLMPretrainer`. A masked-LM head in the checkpoint is loaded; without one (a base model such
 as a sentence-transformers checkpoint) the head starts fresh, tied to the token embeddings.
-WordPiece vocabularies (`vocab.txt`) become tfssl's in-graph tokenizer with the checkpoint's
-lower-casing; byte-level BPE tokenizers (RoBERTa, GPT-2) are carried along as files but have no
-in-graph equivalent yet, so those models take token ids.
+WordPiece vocabularies (`vocab.txt`) become tfssl's in-graph WordPiece with the checkpoint's
+lower-casing, byte-level BPE (GPT-2, RoBERTa: `tokenizer.json` or `vocab.json` + `merges.txt`)
+tfssl's in-graph `ByteLevelBPETokenizer`, so converted models take raw strings. (tfssl's encoder
+pipelines read WordPiece only, so RoBERTa fine-tunes and serves by token ids for now.)
 """
 
 import json
@@ -79,17 +80,39 @@ def hf_lowercase(directory):
     return True
 
 
+def tokenizer_kind(directory):
+    """"wordpiece" (vocab.txt), "byte_level_bpe" (tokenizer.json with a byte-level BPE, or
+    vocab.json + merges.txt), or None (no tokenizer tfssl can run in the graph)."""
+    if os.path.isfile(os.path.join(directory, "vocab.txt")):
+        return "wordpiece"
+    if os.path.isfile(os.path.join(directory, "vocab.json")) and os.path.isfile(os.path.join(directory, "merges.txt")):
+        return "byte_level_bpe"
+    path = os.path.join(directory, "tokenizer.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            spec = json.load(f)
+        if (spec.get("model") or {}).get("type") == "BPE" and "ByteLevel" in json.dumps(spec.get("pre_tokenizer")):
+            return "byte_level_bpe"
+    return None
+
+
 def load_hf_tokenizer(directory, vocabulary_size):
-    """tfssl's in-graph WordPiece tokenizer from `vocab.txt`, or None for a model without one."""
+    """tfssl's in-graph tokenizer for the checkpoint's files (WordPiece from `vocab.txt`, with
+    its lower-casing; byte-level BPE from `tokenizer.json` or `vocab.json` + `merges.txt`), or
+    None for a model without either."""
+    from tfssl.tokenizers.byte_level_bpe_tokenizer import ByteLevelBPETokenizer
     from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 
-    vocab_path = os.path.join(directory, "vocab.txt")
-    if not os.path.isfile(vocab_path):
+    kind = tokenizer_kind(directory)
+    if kind is None:
         return None
-    tokenizer = WordPieceTokenizer.from_directory(directory, lowercase=hf_lowercase(directory))
+    if kind == "wordpiece":
+        tokenizer = WordPieceTokenizer.from_directory(directory, lowercase=hf_lowercase(directory))
+    else:
+        tokenizer = ByteLevelBPETokenizer.from_directory(directory)
     if tokenizer.vocabulary_size != vocabulary_size:
-        raise CheckpointError(f"{vocab_path} has {tokenizer.vocabulary_size} tokens but the embedding table has "
-                              f"{vocabulary_size} rows; the vocabulary does not belong to this checkpoint.")
+        raise CheckpointError(f"The tokenizer in {directory} has {tokenizer.vocabulary_size} tokens but the embedding "
+                              f"table has {vocabulary_size} rows; the vocabulary does not belong to this checkpoint.")
     return tokenizer
 
 
@@ -99,8 +122,11 @@ def copy_tokenizer_files(directory, target, lowercase):
     for name in TOKENIZER_FILES:
         if os.path.isfile(os.path.join(directory, name)):
             shutil.copy(os.path.join(directory, name), os.path.join(target, name))
+    settings = {"converted_from": os.path.abspath(directory), "lowercase": lowercase}
+    if tokenizer_kind(directory) == "byte_level_bpe":
+        settings["type"] = "byte_level_bpe"  # read by load_decoder_tokenizer
     with open(os.path.join(target, "tfssl_tokenizer.json"), "w", encoding="utf-8") as f:
-        json.dump({"converted_from": os.path.abspath(directory), "lowercase": lowercase}, f)
+        json.dump(settings, f)
 
 
 def convert_to_run_directory(directory, run_dir):

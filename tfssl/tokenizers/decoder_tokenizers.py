@@ -1,7 +1,8 @@
 """The two decoder tokenizers behind one door: train or load by the directory's settings file.
 
-A decoder tokenizer directory holds `tfssl_tokenizer.json` (`{"type": "sentencepiece" | "character", ...}`)
-and the vocabulary (`sentencepiece.model` or `characters.json`). Both tokenizers share the
+A decoder tokenizer directory holds `tfssl_tokenizer.json` (`{"type": "sentencepiece" | "character" |
+"byte_level_bpe", ...}`) and the vocabulary (`sentencepiece.model`, `characters.json`, or a converted
+checkpoint's `tokenizer.json`). Both tokenizers share the
 interface the causal-LM pipeline, generator and export use: `__call__` (strings -> ragged ids),
 `detokenize`, `id_to_token`, `vocabulary_size`, `end_of_text_id`.
 """
@@ -9,6 +10,7 @@ interface the causal-LM pipeline, generator and export use: `__call__` (strings 
 import json
 import os
 
+from tfssl.tokenizers.byte_level_bpe_tokenizer import ByteLevelBPETokenizer
 from tfssl.tokenizers.character_tokenizer import CharacterTokenizer
 from tfssl.tokenizers.sentencepiece_tokenizer import SentencePieceTokenizer, train_sentencepiece
 
@@ -38,4 +40,6 @@ def load_decoder_tokenizer(directory):
         return CharacterTokenizer.from_directory(directory)
     if kind == "sentencepiece":
         return SentencePieceTokenizer.from_directory(directory)
+    if kind == "byte_level_bpe":  # converted from a Hugging Face GPT-2 (tfssl convert from-hf)
+        return ByteLevelBPETokenizer.from_directory(directory)
     raise ValueError(f"{path}: unknown tokenizer type {kind!r}; expected one of {', '.join(KINDS)}.")

@@ -88,7 +88,6 @@ def run_few_shot_experiment(config: FewShotConfig) -> dict:
               "total_seconds": time.monotonic() - started}
     with open(os.path.join(run_dir, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)
-    log(config, "\n" + table)
     return result
 
 
