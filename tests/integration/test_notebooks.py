@@ -16,7 +16,9 @@ EXPECTED = {"mlm_pretraining.ipynb": ("masked_accuracy", "saved_models"),
             "causal_lm_generation.ipynb": ("lossless: True", "labels are the inputs shifted: True", "held-out perplexity",
                                            "greedy:", "served greedy == in-process: True"),
             "finetuning_and_serving.ipynb": ("macro avg", "majority-class accuracy", "served == in-process: True",
-                                             "PredictRequest", "gain")}
+                                             "PredictRequest", "gain"),
+            "huggingface_interop.ipynb": ("max |tfssl - sentence-transformers|", "served == in-process: True",
+                                          "transformers == tfssl: True")}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
