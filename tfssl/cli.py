@@ -15,6 +15,7 @@
     tfssl experiment few-shot [--config FILE] [--key=value ...]   pretrained vs scratch with N labels
     tfssl convert from-hf HF_DIR [--name NAME]              a Hugging Face BERT/RoBERTa/DistilBERT/GPT-2 -> runs/<name>
     tfssl convert to-hf RUN OUT_DIR [--model-type T]        a tfssl run -> config.json + model.safetensors + tokenizer
+    tfssl launch --workers N -- COMMAND ...                 N local workers (TF_CONFIG on 127.0.0.1), e.g. -- pretrain mlm
     tfssl tokenizer train CORPUS OUT_DIR [--vocabulary-size N]
     tfssl config mlm|simcse|clm|finetune|few-shot            print the default config (JSON)
 
@@ -277,6 +278,7 @@ def _config(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="tfssl", description="Self-supervised language models with TensorFlow/Keras.")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("launch", help="run a command as N local workers: tfssl launch --workers N -- COMMAND ...")
 
     pretrain = sub.add_parser("pretrain", help="pretrain a model (masked LM, SimCSE/MoCo sentence embeddings, or a GPT)")
     pretrain.add_argument("objective", choices=["mlm", "simcse", "clm"],
@@ -395,9 +397,27 @@ def build_parser():
     return parser
 
 
+def _launch(argv):
+    """`tfssl launch --workers N -- COMMAND ...` (parsed apart: the command keeps its own flags)."""
+    from tfssl.training.local_cluster import launch
+
+    parser = argparse.ArgumentParser(prog="tfssl launch", description="N local workers with TF_CONFIG on 127.0.0.1")
+    parser.add_argument("--workers", type=int, required=True)
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    try:
+        return launch(args.workers, argv[split + 1:])
+    except ValueError as e:
+        print(f"tfssl: error: {e}", file=sys.stderr)
+        return 2
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["launch"]:
+        return _launch(argv[1:])
     from tfssl.config import ConfigError
-    from tfssl.convert import CheckpointError
+    from tfssl.convert.checkpoint_files import CheckpointError
     from tfssl.data.corpus import CorpusError
     from tfssl.data.sentence_pairs import PairFileError
     from tfssl.data.labeled_examples import LabeledDataError
