@@ -16,6 +16,9 @@ import os
 import typing
 from typing import Optional, Sequence, Tuple
 
+# tf.distribute strategies by name (tfssl.training.strategy builds them).
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+
 
 class ConfigError(ValueError):
     """A config file or override is wrong; the message names the key and the fix."""
@@ -97,8 +100,8 @@ class MLMPretrainConfig:
             raise ConfigError(
                 f"position_initializer must be sinusoidal, truncated_normal or none; got {self.position_initializer!r}."
             )
-        if self.strategy not in ("auto", "one_device", "mirrored"):
-            raise ConfigError(f"strategy must be one of auto, one_device, mirrored; got {self.strategy!r}.")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}.")
         return self
 
 

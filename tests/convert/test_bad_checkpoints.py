@@ -74,7 +74,7 @@ def test_shape_mismatch_names_both_shapes(copy):
 def test_vocabulary_that_does_not_match_the_embedding_table(copy):
     with open(copy / "vocab.txt", "a", encoding="utf-8") as f:
         f.write("zz_not_a_token_zz\n")
-    with pytest.raises(CheckpointError, match="vocab.txt has .* tokens but the embedding table has .* rows"):
+    with pytest.raises(CheckpointError, match="The tokenizer in .* has .* tokens but the embedding table has .* rows"):
         load_hf_model(copy)
 
 

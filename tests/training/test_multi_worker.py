@@ -96,3 +96,22 @@ def test_a_failing_worker_stops_the_launch_with_its_error(tmp_path):
     assert "worker 1 exited with code 1; stopped the other workers" in launched.stdout
     assert "corpus shard is empty" in launched.stdout
     assert "[worker 0] worker 0 started" in launched.stdout
+
+
+def test_launch_runs_masked_lm_pretraining_on_two_workers(tmp_path, vocab_dir):
+    """The command users run: the chief writes the run directory, the other worker its own
+    copy under workers/1/ (no two processes write one file); both trained on identical losses."""
+    from tests.helpers import copy_sotu_speeches
+
+    corpus = copy_sotu_speeches(tmp_path / "corpus", count=6)
+    runs = tmp_path / "runs"
+    launched = run([sys.executable, "-m", "tfssl.cli", "launch", "--workers", "2", "--", "pretrain", "mlm",
+                    "--name=mw", f"--corpus={corpus}", f"--tokenizer_dir={vocab_dir}", "--strategy=multi_worker",
+                    "--sequence_length=32", "--batch_size=8", "--steps_per_epoch=6", "--epochs=2",
+                    "--jit_compile=false", "--export=false", f"--output_dir={runs}", "--verbose=0"])
+    assert launched.returncode == 0, launched.stdout[-4000:]
+    chief = json.loads((runs / "mw" / "metrics.json").read_text())
+    other = json.loads((runs / "mw" / "workers" / "1" / "metrics.json").read_text())
+    assert chief["steps"] == other["steps"] == 12
+    assert chief["history"]["loss"] == other["history"]["loss"]
+    assert (runs / "mw" / "model.keras").is_file() and (runs / "mw" / "workers" / "1" / "model.keras").is_file()

@@ -44,12 +44,13 @@ from tfssl.training.run_directory import (
     tokenizer_dir,  # noqa: F401  (re-exported: run directories' tokenizer/ path)
     write_metrics,
 )
-from tfssl.training.strategy import choose_strategy, jit_compile_for
+from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
 
 def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     """Runs one pretraining job end to end; returns paths and figures (also in metrics.json)."""
-    config = _with_checkpoint_tokenizer(config)
+    strategy = choose_strategy(config.strategy)  # first: multi-worker collectives are configured at startup
+    config = _with_checkpoint_tokenizer(for_this_worker(config))
     run_dir, started = start_run(config)
     if config.init_from and is_hf_directory(config.init_from):
         shutil.copy(os.path.join(config.init_from, "config.json"), os.path.join(run_dir, "hf_config.json"))
@@ -91,7 +92,6 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     log(config, f"{int(train_blocks.cardinality())} training blocks of {config.sequence_length} tokens; "
                  f"{steps_per_epoch} steps/epoch x {config.epochs} epochs = {total_steps} steps.")
 
-    strategy = choose_strategy(config.strategy)
     with strategy.scope():
         pretrainer = _build_pretrainer(config, tokenizer)
         pretrainer.compile(

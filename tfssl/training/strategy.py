@@ -16,7 +16,7 @@ import os
 
 import tensorflow as tf
 
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+from tfssl.config import STRATEGIES  # noqa: E402
 
 
 def cluster_spec():
@@ -39,6 +39,19 @@ def worker_role():
         return 0, True
     kind, index = task
     return index, kind == "chief" or (kind == "worker" and index == 0 and "chief" not in cluster)
+
+
+def for_this_worker(config):
+    """The chief writes the run directory and the export; every other worker writes its own copy
+    under `<output_dir>/<name>/workers/<index>/` (stable, so a restarted worker finds its backup)
+    and exports nothing, so no two processes write one file."""
+    import dataclasses
+
+    index, chief = worker_role()
+    if chief:
+        return config
+    return dataclasses.replace(config, output_dir=os.path.join(config.output_dir, config.name, "workers"),
+                               name=str(index), export=False)
 
 
 def choose_strategy(name: str = "auto") -> tf.distribute.Strategy:
