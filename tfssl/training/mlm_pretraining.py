@@ -44,6 +44,7 @@ from tfssl.training.run_directory import (
     tokenizer_dir,  # noqa: F401  (re-exported: run directories' tokenizer/ path)
     write_metrics,
 )
+from tfssl.training.keras_multi_worker import in_multi_worker_mode
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
 
@@ -51,6 +52,12 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     """Runs one pretraining job end to end; returns paths and figures (also in metrics.json)."""
     strategy = choose_strategy(config.strategy)  # first: multi-worker collectives are configured at startup
     config = _with_checkpoint_tokenizer(for_this_worker(config))
+    if in_multi_worker_mode(strategy) and not config.tokenizer_dir:
+        raise ConfigError(
+            "Multi-worker pretraining needs one vocabulary for all workers, and WordPiece training is not "
+            "deterministic across processes. Train it once (tfssl tokenizer train CORPUS runs/vocab) and pass "
+            "--tokenizer_dir=runs/vocab (a converted checkpoint's vocabulary is used automatically)."
+        )
     run_dir, started = start_run(config)
     if config.init_from and is_hf_directory(config.init_from):
         shutil.copy(os.path.join(config.init_from, "config.json"), os.path.join(run_dir, "hf_config.json"))
