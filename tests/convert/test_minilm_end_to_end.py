@@ -62,6 +62,7 @@ def test_exported_embeddings_equal_sentence_transformers(export, tmp_path):
     assert cosine.min() >= 0.9999, cosine.min()
 
 
+@pytest.mark.slow
 def test_sts_dev_spearman_of_the_export(export):
     """The first 400 dev pairs through `tfssl evaluate sts` (all 1,500: 0.867, in the issue note)."""
     pairs_file = export / "sts-dev-400.csv"

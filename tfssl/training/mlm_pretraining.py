@@ -127,7 +127,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     ] + ([budget] if budget else [])
     fit_started = time.monotonic()
     with warnings.catch_warnings():
-        # The pooler and segment table are unused by the masked-LM loss; Keras warns each step.
+        # The pooler is unused by the masked-LM loss; Keras warns each step.
         warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
         history = pretrainer.fit(
