@@ -149,3 +149,27 @@ def test_exported_tokenizer_loads_in_transformers_with_the_same_ids(tmp_path, vo
     ours = tokenizer(tf.constant(texts)).to_list()
     for text, ids in zip(texts, ours):
         assert hf_tokenizer(text)["input_ids"] == [tokenizer.cls_token_id] + ids + [tokenizer.sep_token_id]
+
+
+def test_fine_tuned_classifier_exports_its_encoder_as_the_base_model(tmp_path, tokenizer):
+    """A fine-tuned (or contrastive) model has no masked-LM head: its encoder goes out as
+    `BertModel`, pooler included, and `transformers.AutoModel` computes the same hidden states."""
+    from tfssl.models.text_classifier import TextClassifier
+
+    backbone = random_tfssl_model("bert", tokenizer.vocabulary_size).backbone
+    classifier = TextClassifier(backbone, 3, dropout=0.0)
+    classifier.build()
+    classifier.save(str(tmp_path / "model.keras"))
+    summary = export_to_hf(tmp_path / "model.keras", tmp_path / "hf")
+    assert summary["class"] == "BertModel"
+    model, info = transformers.AutoModel.from_pretrained(tmp_path / "hf", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    ids, mask, segments = inputs("bert", tokenizer.vocabulary_size)
+    with torch.no_grad():
+        out = model.eval()(input_ids=torch.tensor(ids, dtype=torch.long), attention_mask=torch.tensor(mask),
+                           token_type_ids=torch.tensor(segments, dtype=torch.long))
+    features = {"token_ids": tf.constant(ids), "padding_mask": tf.constant(mask), "segment_ids": tf.constant(segments)}
+    ours = backbone(features)
+    real = mask.astype(bool)
+    assert np.abs(ours["sequence_output"].numpy()[real] - out.last_hidden_state.numpy()[real]).max() < 1e-4
+    assert np.abs(ours["pooled_output"].numpy() - out.pooler_output.numpy()).max() < 1e-4
