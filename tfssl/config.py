@@ -72,6 +72,7 @@ class MLMPretrainConfig:
     jit_compile: bool = True
     max_train_minutes: Optional[float] = None
     strategy: str = "auto"
+    save_freq: Optional[int] = None  # steps between backups (a rerun resumes there); None: half an epoch
     # Outputs.
     output_dir: str = "runs"
     export_dir: str = "saved_models"

@@ -63,3 +63,37 @@ def test_too_little_text_is_a_clear_error(tokenizer):
         mlm_dataset(["word " * 200], tokenizer, masker_for_tokenizer(tokenizer, SEQ), SEQ, 64)
     with pytest.raises(ValueError, match="empty"):
         packed_blocks([], tokenizer, SEQ)
+
+
+def test_resumable_stream_restarts_at_any_step_on_the_same_batches(tokenizer):
+    """A run resumed at step s sees the batches an uninterrupted run sees from s on; every epoch
+    is a fresh permutation of the blocks (each at most once), with fresh masks."""
+    import tensorflow as tf
+
+    from tfssl.data.mlm_pipeline import resumable_mask_batches, steps_per_epoch
+
+    rows = np.random.default_rng(0).integers(5, tokenizer.vocabulary_size, (23, 16)).astype("int32")
+    blocks = tf.data.Dataset.from_tensor_slices(rows)
+    masker = masker_for_tokenizer(tokenizer, 16)
+    assert steps_per_epoch(blocks, 4) == 5
+
+    def batches(seed=3, start=0, count=15):
+        out = []
+        for x, y, w in resumable_mask_batches(blocks, masker, 4, seed=seed, start_step=start).take(count):
+            ids, positions, y, w = x["token_ids"].numpy(), x["mask_positions"].numpy(), y.numpy(), w.numpy()
+            original = ids.copy()
+            for r in range(ids.shape[0]):
+                original[r, positions[r][w[r] > 0]] = y[r][w[r] > 0]  # undo the masking
+            out.append((ids, original))
+        return out
+
+    full = batches()
+    for start in (1, 5, 7, 12):
+        resumed = batches(start=start, count=15 - start)
+        assert all((a[0] == b[0]).all() for a, b in zip(full[start:], resumed))
+    known = {tuple(r) for r in rows}
+    for epoch in range(3):
+        seen = [tuple(r) for _, original in full[5 * epoch: 5 * epoch + 5] for r in original]
+        assert len(set(seen)) == 20 and set(seen) <= known  # 20 distinct blocks of 23 per epoch
+    assert [tuple(r) for r in full[0][1]] != [tuple(r) for r in full[5][1]]  # a new order each epoch
+    assert not (batches(seed=4, count=1)[0][0] == full[0][0]).all()

@@ -87,6 +87,48 @@ def mask_batches(blocks, masker, batch_size: int, seed: int, shuffle: bool = Tru
     return dataset.map(mask, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def resumable_mask_batches(blocks, masker, batch_size: int, seed: int, start_step: int = 0):
+    """Every epoch's masked batches as one endless stream that is a pure function of `seed`, so a
+    run resumed at `start_step` sees exactly the batches an uninterrupted run would have seen.
+
+    Epoch `e` is a permutation of all blocks drawn statelessly from `(seed, e)`, cut into
+    `len(blocks) // batch_size` full batches; batch `i` of it is masked with the stateless seed
+    `(seed + 1 + e, i)`. Nothing depends on how many times the dataset was iterated (unlike
+    `shuffle(reshuffle_each_iteration=True)`), so skipping `start_step` batches reproduces the
+    rest of the run. Fit it with `steps_per_epoch = steps_per_epoch(blocks, batch_size)`.
+    """
+    tokens = blocks.batch(int(blocks.cardinality())).get_single_element()  # (blocks, sequence_length), in memory
+    count = int(tokens.shape[0])
+    steps = count // batch_size
+    if steps < 1:
+        raise ValueError(f"{count} blocks are fewer than batch_size={batch_size}. Add text, or lower batch_size or "
+                         "sequence_length.")
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        order = tf.reshape(order[: steps * batch_size], [steps, batch_size])  # (steps, batch)
+        return tf.data.Dataset.from_tensor_slices(order).enumerate().map(
+            lambda step, rows: (tf.gather(tokens, rows), tf.stack([seed + 1 + epoch, step])))
+
+    def mask(token_ids, batch_seed):
+        out = masker(token_ids, seed=batch_seed)
+        x = {
+            "token_ids": out["token_ids"],
+            "padding_mask": tf.cast(tf.not_equal(token_ids, masker.padding_token_id), tf.int32),
+            "mask_positions": out["mask_positions"],
+        }
+        return x, out["mask_ids"], out["mask_weights"]
+
+    first_epoch, skip = divmod(int(start_step), steps)
+    stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches).skip(skip)
+    return stream.map(mask, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(blocks, batch_size: int) -> int:
+    """Full batches in one pass over `blocks` (what `resumable_mask_batches` calls an epoch)."""
+    return int(blocks.cardinality()) // batch_size
+
+
 def mlm_dataset(texts, tokenizer, masker, sequence_length: int, batch_size: int, seed: int = 0, **kwargs):
     """Strings to masked-LM training batches in one call (see the module docstring)."""
     blocks = packed_blocks(texts, tokenizer, sequence_length)

@@ -30,7 +30,13 @@ from tfssl.config import ConfigError, MLMPretrainConfig
 from tfssl.convert.checkpoint_files import is_hf_directory
 from tfssl.convert.hf_import import hf_lowercase, load_hf_model
 from tfssl.data.corpus import CorpusStats, load_corpus, split_documents
-from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, packed_blocks
+from tfssl.data.mlm_pipeline import (
+    mask_batches,
+    masker_for_tokenizer,
+    packed_blocks,
+    resumable_mask_batches,
+    steps_per_epoch,
+)
 from tfssl.export.fill_mask_export import export_fill_mask
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
@@ -45,6 +51,7 @@ from tfssl.training.run_directory import (
     write_metrics,
 )
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
+from tfssl.training.step_backup import StepBackup, remove_backup, restore_backup
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
 
@@ -78,16 +85,13 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
         mask_token_rate=config.mask_token_rate,
         random_token_rate=config.random_token_rate,
     )
-    train = mask_batches(train_blocks, masker, config.batch_size, seed=config.seed)
-    steps_per_epoch = int(train.cardinality())
-    if steps_per_epoch < 1:
+    natural_steps = steps_per_epoch(train_blocks, config.batch_size)
+    if natural_steps < 1:
         raise ValueError(
             f"The training split has {int(train_blocks.cardinality())} blocks, fewer than batch_size="
             f"{config.batch_size}. Add text, or lower batch_size or sequence_length."
         )
-    if config.steps_per_epoch:
-        steps_per_epoch = config.steps_per_epoch
-        train = train.repeat()
+    epoch_steps = config.steps_per_epoch or natural_steps
     held_out = None
     if held_out_docs:
         held_out_blocks = packed_blocks([d.text for d in held_out_docs], tokenizer, config.sequence_length)
@@ -95,9 +99,9 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             held_out_blocks, masker, min(config.batch_size, int(held_out_blocks.cardinality())),
             seed=config.seed + 1, shuffle=False, new_mask_each_epoch=False,
         )
-    total_steps = steps_per_epoch * config.epochs
+    total_steps = epoch_steps * config.epochs
     log(config, f"{int(train_blocks.cardinality())} training blocks of {config.sequence_length} tokens; "
-                 f"{steps_per_epoch} steps/epoch x {config.epochs} epochs = {total_steps} steps.")
+                 f"{epoch_steps} steps/epoch x {config.epochs} epochs = {total_steps} steps.")
 
     with strategy.scope():
         pretrainer = _build_pretrainer(config, tokenizer)
@@ -108,11 +112,15 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             weight_decay=config.weight_decay,
             jit_compile=jit_compile_for(strategy, config.jit_compile),
         )
+    backup_dir = os.path.join(run_dir, "backup")
+    start_step = restore_backup(pretrainer, backup_dir)
+    if start_step:
+        log(config, f"Resuming from the backup at step {start_step} of {total_steps} ({backup_dir}).")
 
     budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
     curves = TrainingCurves(os.path.join(run_dir, "training_curves.png"))
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), save_freq=max(steps_per_epoch // 2, 1)),
+        StepBackup(backup_dir, save_freq=config.save_freq or max(epoch_steps // 2, 1)),
         keras.callbacks.TerminateOnNaN(),
         # Best epoch so far; a NaN epoch never compares better, so it never overwrites good weights.
         keras.callbacks.ModelCheckpoint(
@@ -121,23 +129,14 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             save_best_only=True,
             save_weights_only=True,
         ),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=bool(start_step)),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
         curves,
     ] + ([budget] if budget else [])
     fit_started = time.monotonic()
-    with warnings.catch_warnings():
-        # The pooler is unused by the masked-LM loss; Keras warns each step.
-        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
-        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
-        history = pretrainer.fit(
-            train,
-            epochs=config.epochs,
-            steps_per_epoch=steps_per_epoch,
-            validation_data=held_out,
-            callbacks=callbacks,
-            verbose=config.verbose,
-        )
+    history = _fit_from_step(pretrainer, train_blocks, masker, config, held_out, callbacks, start_step, epoch_steps,
+                             budget)
+    train = resumable_mask_batches(train_blocks, masker, config.batch_size, config.seed)  # for the baseline below
     fit_seconds = time.monotonic() - fit_started
     if not history_is_finite(history):
         raise FloatingPointError(
@@ -145,10 +144,12 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             "or raise warmup_steps; the last good weights are in checkpoint.weights.h5."
         )
     pretrainer.save(os.path.join(run_dir, "model.keras"))
+    remove_backup(backup_dir)  # finished: a rerun is a new run, not a resume
 
     result = {
         "run_dir": run_dir,
         "steps": int(pretrainer.optimizer.iterations.numpy()),
+        "resumed_from_step": start_step,
         "stopped_by_time_budget": bool(budget and budget.stopped_early),
         "fit_seconds": fit_seconds,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
@@ -165,6 +166,33 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
         )
         log(config, f"Exported {result['export']}")
     return write_metrics(run_dir, result, started)
+
+
+def _fit_from_step(pretrainer, blocks, masker, config, held_out, callbacks, start_step, epoch_steps, budget):
+    """`fit` from global step `start_step` to the end: first the rest of the interrupted epoch,
+    then whole epochs, on the batches an uninterrupted run sees (`resumable_mask_batches`)."""
+    first_epoch, done = divmod(start_step, epoch_steps)
+    parts = []  # (initial epoch, final epoch, steps per epoch, stream start)
+    if done:
+        parts.append((first_epoch, first_epoch + 1, epoch_steps - done, start_step))
+        first_epoch += 1
+    if first_epoch < config.epochs:
+        parts.append((first_epoch, config.epochs, epoch_steps, first_epoch * epoch_steps))
+    history = keras.callbacks.History()
+    history.history = {}
+    with warnings.catch_warnings():
+        # The pooler is unused by the masked-LM loss; Keras warns each step.
+        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
+        for initial_epoch, epochs, steps, stream_start in parts:
+            if budget and budget.stopped_early:
+                break
+            train = resumable_mask_batches(blocks, masker, config.batch_size, config.seed, start_step=stream_start)
+            part = pretrainer.fit(train, initial_epoch=initial_epoch, epochs=epochs, steps_per_epoch=steps,
+                                  validation_data=held_out, callbacks=callbacks, verbose=config.verbose)
+            for key, values in part.history.items():
+                history.history.setdefault(key, []).extend(values)
+    return history
 
 
 def _with_checkpoint_tokenizer(config):
