@@ -73,6 +73,7 @@ class MLMPretrainConfig:
     max_train_minutes: Optional[float] = None
     strategy: str = "auto"
     save_freq: Optional[int] = None  # steps between backups (a rerun resumes there); None: half an epoch
+    gradient_accumulation_steps: int = 1  # k: each replica runs its share of a batch as k micro-batches
     # Outputs.
     output_dir: str = "runs"
     export_dir: str = "saved_models"
@@ -103,6 +104,11 @@ class MLMPretrainConfig:
             )
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}.")
+        if self.gradient_accumulation_steps < 1 or self.batch_size % self.gradient_accumulation_steps:
+            raise ConfigError(f"gradient_accumulation_steps={self.gradient_accumulation_steps} must be >= 1 and divide "
+                              f"batch_size={self.batch_size} (the global batch, split into that many micro-batches).")
+        if self.save_freq is not None and self.save_freq < 1:
+            raise ConfigError(f"save_freq must be >= 1 step, got {self.save_freq}.")
         return self
 
 

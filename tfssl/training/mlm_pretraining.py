@@ -103,6 +103,12 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     log(config, f"{int(train_blocks.cardinality())} training blocks of {config.sequence_length} tokens; "
                  f"{epoch_steps} steps/epoch x {config.epochs} epochs = {total_steps} steps.")
 
+    per_replica = config.batch_size // strategy.num_replicas_in_sync
+    if config.batch_size % strategy.num_replicas_in_sync or per_replica % config.gradient_accumulation_steps:
+        raise ConfigError(
+            f"batch_size={config.batch_size} does not split into {strategy.num_replicas_in_sync} replica(s) x "
+            f"{config.gradient_accumulation_steps} micro-batch(es); use a multiple of "
+            f"{strategy.num_replicas_in_sync * config.gradient_accumulation_steps}.")
     with strategy.scope():
         pretrainer = _build_pretrainer(config, tokenizer)
         pretrainer.compile(
@@ -111,6 +117,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             total_steps=total_steps,
             weight_decay=config.weight_decay,
             jit_compile=jit_compile_for(strategy, config.jit_compile),
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
         )
     backup_dir = os.path.join(run_dir, "backup")
     start_step = restore_backup(pretrainer, backup_dir)
