@@ -51,7 +51,7 @@ from tfssl.training.run_directory import (
     write_metrics,
 )
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
-from tfssl.training.step_backup import StepBackup, remove_backup, restore_backup
+from tfssl.training.step_backup import StepBackup, remove_backup, restore_backup, save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
 
@@ -150,7 +150,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
             "or raise warmup_steps; the last good weights are in checkpoint.weights.h5."
         )
-    pretrainer.save(os.path.join(run_dir, "model.keras"))
+    save_model_file(pretrainer, os.path.join(run_dir, "model.keras"))
     remove_backup(backup_dir)  # finished: a rerun is a new run, not a resume
 
     result = {

@@ -38,22 +38,52 @@ class StepBackup(keras.callbacks.Callback):
 
 
 def save_backup(model, directory, step):
-    """Writes the backup for `step` atomically (temporary files renamed over the old ones)."""
+    """Writes the backup for `step` atomically (see `write_atomically`); on failure the previous
+    backup is untouched and the error says so."""
     os.makedirs(directory, exist_ok=True)
-    weights, state = os.path.join(directory, WEIGHTS), os.path.join(directory, STATE)
-    partial = os.path.join(directory, "partial." + WEIGHTS)
     try:
-        model.save_weights(partial)
-        with open(state + ".partial", "w", encoding="utf-8") as f:
-            json.dump({"step": int(step)}, f)
-        os.replace(partial, weights)
-        os.replace(state + ".partial", state)
+        write_atomically(model.save_weights, os.path.join(directory, WEIGHTS))
+        write_atomically(lambda path: _write_json(path, {"step": int(step)}), os.path.join(directory, STATE))
     except OSError as e:
-        for path in (partial, state + ".partial"):
-            if os.path.exists(path):
-                os.remove(path)
         raise OSError(f"Could not write the backup in {directory} ({e}); the previous backup is intact. Free disk "
                       "space and rerun the same command: it resumes from that backup.") from e
+
+
+def save_model_file(model, path):
+    """`model.save(path)` (a `.keras` file) atomically: a failed save leaves the old file whole."""
+    try:
+        write_atomically(model.save, path)
+    except OSError as e:
+        raise OSError(f"Could not write {path} ({e}); any earlier {os.path.basename(path)} is intact. Free disk "
+                      "space and rerun the same command.") from e
+
+
+def write_atomically(write, path):
+    """Calls `write(scratch_path)` in memory-backed scratch space, copies the result beside `path`
+    under a temporary name with plain file I/O, then renames it over `path`. A full disk surfaces as
+    an `OSError` from the copy (HDF5 writing straight into a full disk can crash the process) and
+    leaves `path` as it was."""
+    import shutil
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="tfssl-save-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    partial = os.path.join(os.path.dirname(path) or ".", "partial." + os.path.basename(path))
+    try:
+        staged = os.path.join(scratch, os.path.basename(path))
+        write(staged)
+        shutil.copyfile(staged, partial)
+        os.replace(partial, path)
+    except OSError:
+        if os.path.lexists(partial):
+            os.remove(partial)
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_json(path, value):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f)
 
 
 def restore_backup(model, directory):

@@ -1,0 +1,61 @@
+"""Backups survive a full disk: the failed save says what happened and what to do, and the
+previous backup (weights, optimizer state, step) is restored intact. The disk is full for real:
+the backup's temporary file is a link to /dev/full, where every write fails with ENOSPC."""
+
+import os
+
+import numpy as np
+import pytest
+
+from tfssl.models.encoder_backbone import EncoderBackbone
+from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
+from tfssl.training.step_backup import WEIGHTS, restore_backup, save_backup, save_model_file
+
+
+def small_model():
+    model = MaskedLMPretrainer(EncoderBackbone(60, 1, 2, 32, 64, sequence_length=16, dropout=0.0))
+    model.build()
+    model.compile(jit_compile=False)
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_full_disk_during_backup_keeps_the_previous_one(tmp_path):
+    model = small_model()
+    model.optimizer.iterations.assign(4)
+    save_backup(model, tmp_path, 4)
+    saved = [v.numpy().copy() for v in model.weights] + [v.numpy().copy() for v in model.optimizer.variables]
+    for v in model.weights:
+        v.assign(v.numpy() + 1.0)
+    model.optimizer.iterations.assign(8)
+    os.symlink("/dev/full", tmp_path / ("partial." + WEIGHTS))  # the next write hits a full disk
+    with pytest.raises(OSError, match="No space left on device.*the previous backup is intact.*rerun the same command"):
+        save_backup(model, tmp_path, 8)
+    assert sorted(os.listdir(tmp_path)) == ["backup.json", WEIGHTS]  # nothing half-written left behind
+
+    fresh = small_model()
+    assert restore_backup(fresh, tmp_path) == 4
+    restored = [v.numpy() for v in fresh.weights] + [v.numpy() for v in fresh.optimizer.variables]
+    assert all(np.array_equal(a, b) for a, b in zip(saved, restored))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_full_disk_while_saving_the_model_keeps_the_old_file(tmp_path):
+    model = small_model()
+    save_model_file(model, str(tmp_path / "model.keras"))
+    before = (tmp_path / "model.keras").read_bytes()
+    os.symlink("/dev/full", tmp_path / "partial.model.keras")
+    with pytest.raises(OSError, match="No space left on device.*model.keras is intact"):
+        save_model_file(model, str(tmp_path / "model.keras"))
+    assert (tmp_path / "model.keras").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["model.keras"]
+
+
+def test_inconsistent_backup_is_refused(tmp_path):
+    model = small_model()
+    model.optimizer.iterations.assign(3)
+    save_backup(model, tmp_path, 3)
+    (tmp_path / "backup.json").write_text('{"step": 7}')
+    with pytest.raises(ValueError, match="holds optimizer step 3 but .* says 7"):
+        restore_backup(small_model(), tmp_path)
