@@ -131,6 +131,9 @@ def test_bad_serving_input_fails_with_a_message(exported):
         serve(text=tf.constant(["the army", "  "]))
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError), match="string"):
         serve(text=tf.constant([1, 2]))
+    over_long = serve(text=tf.constant(["the army marched " * 20_000]))  # 340,000 characters: truncated, answered
+    assert over_long["probabilities"].shape == (1, 2)
+    assert abs(float(tf.reduce_sum(over_long["probabilities"])) - 1.0) < 1e-5
     served = ServedClassifier(exported[1])
     assert served.label_names == LABELS and not served.pairs
     with pytest.raises(ValueError, match="single texts"):

@@ -58,6 +58,11 @@ from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compil
 def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     """Runs one pretraining job end to end; returns paths and figures (also in metrics.json)."""
     strategy = choose_strategy(config.strategy)  # first: multi-worker collectives are configured at startup
+    if config.init_from and not (is_hf_directory(config.init_from) or os.path.isfile(config.init_from)
+                                 or os.path.isfile(os.path.join(config.init_from, "model.keras"))):
+        raise FileNotFoundError(  # before any corpus or tokenizer work
+            f"No model at {config.init_from}: give a run directory holding model.keras, a .keras file, or a Hugging "
+            "Face model directory (config.json + model.safetensors).")
     config = _with_checkpoint_tokenizer(for_this_worker(config))
     if in_multi_worker_mode(strategy) and not config.tokenizer_dir:
         raise ConfigError(
