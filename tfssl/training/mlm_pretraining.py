@@ -153,7 +153,8 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     if not history_is_finite(history):
         raise FloatingPointError(
             f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
-            "or raise warmup_steps; the last good weights are in checkpoint.weights.h5."
+            "or raise warmup_steps; the last good weights are in checkpoint.weights.h5 (best finished epoch) and "
+            "backup/ (last finite step)."
         )
     save_model_file(pretrainer, os.path.join(run_dir, "model.keras"))
     remove_backup(backup_dir)  # finished: a rerun is a new run, not a resume

@@ -13,6 +13,7 @@ first batches and ends on different weights; that is why tfssl has its own.
 """
 
 import json
+import math
 import os
 
 import keras
@@ -33,7 +34,8 @@ class StepBackup(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
-        if step % self.save_freq == 0:
+        loss = (logs or {}).get("loss", 0.0)
+        if step % self.save_freq == 0 and math.isfinite(float(loss)):  # never back up a diverged state
             save_backup(self.model, self.directory, step)
 
 
