@@ -58,3 +58,24 @@ def test_mirrored_on_two_cpus_matches_one_device():
     assert one[-1] < one[0]
     for a, b in zip(one, mirrored):
         assert abs(a - b) < 1e-4, (one, mirrored)
+
+
+def test_worker_roles_and_outputs_follow_tf_config(monkeypatch):
+    from tfssl.config import MLMPretrainConfig
+    from tfssl.training.strategy import for_this_worker, worker_role
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert worker_role() == (0, True)
+    with pytest.raises(ValueError, match="needs TF_CONFIG"):
+        choose_strategy("multi_worker")
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}}))
+    assert worker_role() == (1, False)
+    config = for_this_worker(MLMPretrainConfig(name="run", output_dir="runs"))
+    assert (config.output_dir, config.name, config.export) == (os.path.join("runs", "run", "workers"), "1", False)
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": dict(cluster, chief=["127.0.0.1:3"]),
+                                                "task": {"type": "worker", "index": 0}}))
+    assert worker_role() == (0, False)  # with a chief task, worker 0 is not the chief
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        worker_role()

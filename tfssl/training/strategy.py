@@ -16,7 +16,7 @@ import os
 
 import tensorflow as tf
 
-from tfssl.config import STRATEGIES  # noqa: E402
+from tfssl.config import STRATEGIES
 
 
 def cluster_spec():
