@@ -16,16 +16,21 @@ from tfssl.models.decoder_backbone import DecoderBackbone  # noqa: E402
 VOCABULARY = 300
 
 
-@pytest.fixture(scope="module")
-def hf_gpt2(tmp_path_factory):
-    config = transformers.GPT2Config(vocab_size=VOCABULARY, n_embd=64, n_layer=2, n_head=4, n_positions=48,
+def random_gpt2(vocabulary_size, positions):
+    """A tiny random `GPT2LMHeadModel`, every parameter perturbed so that none is trivial."""
+    config = transformers.GPT2Config(vocab_size=vocabulary_size, n_embd=64, n_layer=2, n_head=4, n_positions=positions,
                                      bos_token_id=0, eos_token_id=0)
     torch.manual_seed(0)
     model = transformers.GPT2LMHeadModel(config)
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
-    model.eval()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def hf_gpt2(tmp_path_factory):
+    model = random_gpt2(VOCABULARY, 48)
     directory = tmp_path_factory.mktemp("hf-gpt2")
     model.save_pretrained(directory)
     return directory, model
@@ -105,14 +110,8 @@ def test_converted_gpt2_serves_raw_strings_like_transformers(tmp_path, small_tex
 
     bpe = tokenizers.ByteLevelBPETokenizer()
     bpe.train_from_iterator(small_texts[:20], vocab_size=1000, special_tokens=["<|endoftext|>"], show_progress=False)
-    config = transformers.GPT2Config(vocab_size=bpe.get_vocab_size(), n_embd=64, n_layer=2, n_head=4, n_positions=64,
-                                     bos_token_id=0, eos_token_id=0)
-    torch.manual_seed(0)
-    model = transformers.GPT2LMHeadModel(config)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.05 * torch.randn_like(parameter))
-    model.eval().save_pretrained(tmp_path / "hf")
+    model = random_gpt2(bpe.get_vocab_size(), 64)
+    model.save_pretrained(tmp_path / "hf")
     bpe.save(str(tmp_path / "hf" / "tokenizer.json"))
     for command in (("convert", "from-hf", str(tmp_path / "hf"), "--name", "gpt2", "--output-dir", str(tmp_path / "runs")),
                     ("export", str(tmp_path / "runs" / "gpt2"), "--export-dir", str(tmp_path / "saved_models"))):

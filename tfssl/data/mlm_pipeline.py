@@ -6,7 +6,9 @@
 `x = {"token_ids", "padding_mask", "mask_positions"}`, `y = original ids at the slots`,
 `sample_weight = 1.0 for used slots, 0.0 for empty ones`. All transforms are TF ops; the only
 randomness is `shuffle(seed)` and `Dataset.random(seed)`, both re-drawn each epoch and both
-reproducible: the same seed gives the same batches, epoch by epoch.
+reproducible: the same seed gives the same batches, epoch by epoch. Training uses
+`resumable_mask_batches`, a stream in which every batch is a pure function of (seed, epoch, step),
+so a run resumed from a backup at step s trains on exactly the batches it would have.
 
 Example:
 
@@ -74,6 +76,11 @@ def mask_batches(blocks, masker, batch_size: int, seed: int, shuffle: bool = Tru
     dataset = dataset.batch(batch_size, drop_remainder=True)  # (batch, sequence_length)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=new_mask_each_epoch).batch(2)
     dataset = tf.data.Dataset.zip(dataset, seeds)
+    return dataset.map(_masking(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _masking(masker):
+    """`(token_ids, batch_seed) -> (x, y, sample_weight)`: one batch masked with a stateless seed."""
 
     def mask(token_ids, batch_seed):
         out = masker(token_ids, seed=batch_seed)
@@ -84,7 +91,7 @@ def mask_batches(blocks, masker, batch_size: int, seed: int, shuffle: bool = Tru
         }
         return x, out["mask_ids"], out["mask_weights"]
 
-    return dataset.map(mask, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return mask
 
 
 def resumable_mask_batches(blocks, masker, batch_size: int, seed: int, start_step: int = 0):
@@ -110,18 +117,9 @@ def resumable_mask_batches(blocks, masker, batch_size: int, seed: int, start_ste
         return tf.data.Dataset.from_tensor_slices(order).enumerate().map(
             lambda step, rows: (tf.gather(tokens, rows), tf.stack([seed + 1 + epoch, step])))
 
-    def mask(token_ids, batch_seed):
-        out = masker(token_ids, seed=batch_seed)
-        x = {
-            "token_ids": out["token_ids"],
-            "padding_mask": tf.cast(tf.not_equal(token_ids, masker.padding_token_id), tf.int32),
-            "mask_positions": out["mask_positions"],
-        }
-        return x, out["mask_ids"], out["mask_weights"]
-
     first_epoch, skip = divmod(int(start_step), steps)
     stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches).skip(skip)
-    return stream.map(mask, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return stream.map(_masking(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def steps_per_epoch(blocks, batch_size: int) -> int:
