@@ -10,7 +10,7 @@
     tfssl evaluate perplexity RUN_DIR TEXT_FILE [--context N --stride S]   sliding-window perplexity
     tfssl finetune [--config FILE] [--key=value ...]         fine-tune an encoder on labelled text + export
     tfssl predict MODEL "text" [...] [--pair TEXT ...] [--file F]   labels from an export or fine-tuning run
-    tfssl export RUN_DIR [--name NAME]                       export a fine-tuning run (a new version)
+    tfssl export RUN_DIR [--name NAME]                       export a run: classifier, generator or embedder (a new version)
     tfssl evaluate classification MODEL FILE [--output-dir D]   accuracy/precision/recall/F1 on a labelled file
     tfssl experiment few-shot [--config FILE] [--key=value ...]   pretrained vs scratch with N labels
     tfssl convert from-hf HF_DIR [--name NAME]              a Hugging Face BERT/RoBERTa/DistilBERT/GPT-2 -> runs/<name>
@@ -356,7 +356,7 @@ def build_parser():
     pred.add_argument("--json", action="store_true", help="one JSON object per text, with probabilities")
     pred.set_defaults(func=_predict)
 
-    exp = sub.add_parser("export", help="export a run (classifier or sentence embedder) as the next SavedModel version")
+    exp = sub.add_parser("export", help="export a run (classifier, generator or sentence embedder) as the next SavedModel version")
     exp.add_argument("run_dir", help="a run directory: a `tfssl finetune` run exports a classifier, a causal LM "
                                      "a generator, any other encoder run (masked-LM, SimCSE, converted) a sentence embedder")
     exp.add_argument("--signature", default="auto", choices=["auto", "classify", "embed"])
