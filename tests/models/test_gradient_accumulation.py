@@ -13,17 +13,13 @@ from tests.helpers import FRESH_ENV
 SCRIPT = r"""
 import json
 import numpy as np, tensorflow as tf, keras
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tests.synthetic_mlm import masked_lm_examples, two_logical_cpus
+two_logical_cpus()
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 from tfssl.training.strategy import choose_strategy
 
-rng = np.random.default_rng(0)
-x = {"token_ids": rng.integers(5, 60, (64, 16)).astype("int32"), "padding_mask": np.ones((64, 16), "int32"),
-     "mask_positions": np.sort(rng.integers(1, 15, (64, 3)), axis=1).astype("int32")}
-y = rng.integers(5, 60, (64, 3)).astype("int32")
-w = (rng.random((64, 3)) < 0.6).astype("float32")  # micro-batches hold different masked-token counts
+x, y, w = masked_lm_examples(weight_rate=0.6)  # micro-batches hold different masked-token counts
 out = {}
 for name in ("one_device", "mirrored"):
     strategy = choose_strategy(name)  # one per process: two MirroredStrategy objects' collectives collide

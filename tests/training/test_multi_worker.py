@@ -18,8 +18,8 @@ import json, os, sys
 import numpy as np, tensorflow as tf
 mode, out = sys.argv[1], sys.argv[2]
 if mode == "mirrored":
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from tests.synthetic_mlm import two_logical_cpus
+    two_logical_cpus()
 from tfssl.training.strategy import choose_strategy, worker_role
 strategy = choose_strategy(mode)  # before any other TensorFlow work
 import keras
@@ -27,11 +27,8 @@ from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 from tfssl.training import keras_multi_worker
 
-rng = np.random.default_rng(0)
-x = {"token_ids": rng.integers(5, 60, (64, 16)).astype("int32"), "padding_mask": np.ones((64, 16), "int32"),
-     "mask_positions": np.sort(rng.integers(1, 15, (64, 3)), axis=1).astype("int32")}
-y = rng.integers(5, 60, (64, 3)).astype("int32")
-w = (rng.random((64, 3)) < 0.8).astype("float32")
+from tests.synthetic_mlm import masked_lm_examples
+x, y, w = masked_lm_examples()
 keras.utils.set_random_seed(0)
 with strategy.scope():
     model = MaskedLMPretrainer(EncoderBackbone(60, 2, 2, 32, 64, sequence_length=16, dropout=0.0))
@@ -48,7 +45,8 @@ with open(os.path.join(out, f"{mode}-{index}.json"), "w") as f:
 
 
 def run(command, timeout=600):
-    return subprocess.run(command, capture_output=True, text=True, env=FRESH_ENV, timeout=timeout, cwd=ROOT)
+    env = dict(FRESH_ENV, PYTHONPATH=os.path.abspath(ROOT))  # worker scripts import tests.synthetic_mlm
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
 
 
 def test_two_workers_train_like_mirrored_on_two_devices(tmp_path):

@@ -15,17 +15,13 @@ from tfssl.training.strategy import choose_strategy
 SCRIPT = r"""
 import json, sys
 import numpy as np, tensorflow as tf, keras
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tests.synthetic_mlm import masked_lm_examples, two_logical_cpus
+two_logical_cpus()
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 from tfssl.training.strategy import choose_strategy
 
-rng = np.random.default_rng(0)
-x = {"token_ids": rng.integers(5, 60, (64, 16)).astype("int32"), "padding_mask": np.ones((64, 16), "int32"),
-     "mask_positions": np.sort(rng.integers(1, 15, (64, 3)), axis=1).astype("int32")}
-y = rng.integers(5, 60, (64, 3)).astype("int32")
-w = (rng.random((64, 3)) < 0.8).astype("float32")
+x, y, w = masked_lm_examples()
 losses = {}
 for name in ("one_device", "mirrored"):
     strategy = choose_strategy(name)
@@ -50,7 +46,8 @@ def test_choose_strategy_names():
 
 def test_mirrored_on_two_cpus_matches_one_device():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600,
+                          cwd=os.path.join(os.path.dirname(__file__), "..", ".."))  # the script imports tests.synthetic_mlm
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["mirrored"]["replicas"] == 2 and result["one_device"]["replicas"] == 1
