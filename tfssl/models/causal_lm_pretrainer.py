@@ -16,6 +16,7 @@ Example:
 import keras
 
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
+from tfssl.models.gradient_accumulation import GradientAccumulation, set_gradient_accumulation
 from tfssl.models.masked_lm_pretrainer import adamw_with_warmup
 
 
@@ -25,7 +26,7 @@ def next_token_loss():
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
-class CausalLMPretrainer(keras.Model):
+class CausalLMPretrainer(GradientAccumulation, keras.Model):
     """Args:
     backbone: a `DecoderBackbone` (anything with `token_logits` and `sequence_output`).
     """
@@ -59,6 +60,7 @@ class CausalLMPretrainer(keras.Model):
         weight_decay=0.1,
         beta_2=0.99,
         jit_compile=True,
+        gradient_accumulation_steps=1,
         **kwargs,
     ):
         """Compiles with nanoGPT's defaults; "auto" picks them, anything else overrides.
@@ -67,7 +69,10 @@ class CausalLMPretrainer(keras.Model):
         biases and LayerNorms), linear warmup then cosine decay to `end_learning_rate` (default
         a tenth of the peak) at `total_steps`, gradients clipped to global norm 1 after the
         cross-replica sum (`GlobalClipAdamW`).
+        `gradient_accumulation_steps=k`: each replica's share of a batch runs as k micro-batches
+        and one optimizer step (`GradientAccumulation`).
         """
+        set_gradient_accumulation(self, gradient_accumulation_steps)
         if optimizer == "auto":
             end = learning_rate / 10 if end_learning_rate is None else end_learning_rate
             optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay, decay="cosine",

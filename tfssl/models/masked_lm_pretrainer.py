@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from tfssl.layers.masked_lm_head import MaskedLMHead
+from tfssl.models.gradient_accumulation import GradientAccumulation, set_gradient_accumulation
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
 from tfssl.optimizers.global_clip_adamw import GlobalClipAdamW
 from tfssl.optimizers.warmup_decay import WarmupDecay
@@ -51,18 +52,8 @@ def adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay=0.0
     return optimizer
 
 
-def _add_gradients(total, gradient):
-    """Sums gradients that may be None or sparse. Sparse ones (an embedding table's rows) are made
-    dense: the tied output layer's gradient covers the whole table anyway, and the replicas'
-    all-reduce needs one shape on every replica."""
-    if gradient is None:
-        return total
-    gradient = tf.convert_to_tensor(gradient)
-    return gradient if total is None else total + gradient
-
-
 @keras.saving.register_keras_serializable(package="tfssl")
-class MaskedLMPretrainer(keras.Model):
+class MaskedLMPretrainer(GradientAccumulation, keras.Model):
     """Args:
     backbone: an `EncoderBackbone` (or any backbone with `token_embedding` and
         `sequence_output`).
@@ -117,9 +108,7 @@ class MaskedLMPretrainer(keras.Model):
         (activations of one at a time), their gradients summed, and one optimizer step taken
         (see `train_step`).
         """
-        if int(gradient_accumulation_steps) < 1:
-            raise ValueError(f"gradient_accumulation_steps must be >= 1, got {gradient_accumulation_steps}.")
-        self.gradient_accumulation_steps = int(gradient_accumulation_steps)
+        set_gradient_accumulation(self, gradient_accumulation_steps)
         if optimizer == "auto":
             optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay)
         # The default loss is the global masked-token mean (see `compute_loss`); a loss given
@@ -156,43 +145,24 @@ class MaskedLMPretrainer(keras.Model):
             loss = loss + keras.src.losses.loss.scale_loss_for_distribution(tf.add_n(self.losses))
         return loss
 
-    def train_step(self, data):
-        """Keras' step, or with `gradient_accumulation_steps = k > 1`, k micro-batches per step.
-
-        The micro-batches' masked-token cross-entropy sums are divided by the masked-token count
-        of the whole global batch (known up front: every micro-batch is in this step's input), so
-        the summed gradient is exactly the k-times-larger batch's, whatever each micro-batch's
-        share of masked tokens; then one optimizer step (one all-reduce, one clip, one schedule
-        tick). Unlike Keras' optimizer-side accumulation, no optimizer step is spent per
-        micro-batch and the learning-rate schedule counts real steps."""
-        steps = getattr(self, "gradient_accumulation_steps", 1)
-        if steps <= 1 or not getattr(self, "_global_masked_mean", False):
-            return super().train_step(data)
-        x, y, sample_weight = data
-        weight = tf.cast(sample_weight, self.compute_dtype)
-        count = tf.reduce_sum(weight)
+    def accumulation_normaliser(self, x, y, sample_weight):
+        """With `gradient_accumulation_steps = k > 1`: the masked-token count of the whole global
+        batch (every micro-batch is in this step's input), so the micro-batches' summed gradient
+        is exactly the k-times-larger batch's, whatever each one's share of masked tokens."""
+        if not getattr(self, "_global_masked_mean", False) or sample_weight is None:
+            return None
+        count = tf.reduce_sum(tf.cast(sample_weight, self.compute_dtype))
         replica_context = tf.distribute.get_replica_context()
         if replica_context is not None and replica_context.num_replicas_in_sync > 1:
             count = replica_context.all_reduce(tf.distribute.ReduceOp.SUM, count)
-        pieces = [tf.split(v, steps) for v in (x["token_ids"], x["padding_mask"], x["mask_positions"], y, weight)]
-        variables = self.trainable_weights
-        gradients, total_loss = [None] * len(variables), 0.0
-        for i in range(steps):
-            token_ids, padding_mask, mask_positions, labels, weights = (p[i] for p in pieces)
-            micro_x = {"token_ids": token_ids, "padding_mask": padding_mask, "mask_positions": mask_positions}
-            with tf.GradientTape() as tape:
-                logits = self(micro_x, training=True)
-                cross_entropy = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-                loss = tf.math.divide_no_nan(tf.reduce_sum(cross_entropy * weights), count)
-                scaled = self.optimizer.scale_loss(loss)
-            for j, g in enumerate(tape.gradient(scaled, variables)):
-                gradients[j] = _add_gradients(gradients[j], g)
-            total_loss += loss
-            metrics = self.compute_metrics(micro_x, labels, logits, sample_weight=weights)
-        self._loss_tracker.update_state(
-            keras.src.losses.loss.unscale_loss_for_distribution(total_loss), sample_weight=tf.shape(y)[0])
-        self.optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
-        return {**metrics, "loss": self._loss_tracker.result()}
+        return count
+
+    def micro_batch_loss(self, x, y, y_pred, sample_weight, steps, normaliser):
+        if normaliser is None:
+            return super().micro_batch_loss(x, y, y_pred, sample_weight, steps, normaliser)
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(y, y_pred, from_logits=True)  # (batch, slots)
+        return tf.math.divide_no_nan(tf.reduce_sum(cross_entropy * tf.cast(sample_weight, cross_entropy.dtype)),
+                                     normaliser)
 
     def get_compile_config(self):
         """Not saved: `compile()` takes schedule lengths that belong to a run, so a loaded

@@ -17,13 +17,14 @@ Example:
 import keras
 
 from tfssl.layers.sentence_pooling import SentencePooling
+from tfssl.models.gradient_accumulation import GradientAccumulation, set_gradient_accumulation
 from tfssl.models.masked_lm_pretrainer import adamw_with_warmup
 
 TASKS = ("classification", "regression")
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
-class TextClassifier(keras.Model):
+class TextClassifier(GradientAccumulation, keras.Model):
     """Args:
     backbone: an `EncoderBackbone`.
     num_classes: number of labels (1 for regression).
@@ -82,9 +83,13 @@ class TextClassifier(keras.Model):
         return logits[:, 0] if self.task == "regression" else logits
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-4, warmup_steps=0,
-                total_steps=1_000, weight_decay=0.01, jit_compile=True, **kwargs):
+                total_steps=1_000, weight_decay=0.01, jit_compile=True, gradient_accumulation_steps=1,
+                **kwargs):
         """Fine-tuning defaults ("auto"): AdamW with linear warmup and decay to 0, no decay on
-        LayerNorm/biases, global norm clipped to 1; cross-entropy + accuracy, or MSE + MAE."""
+        LayerNorm/biases, global norm clipped to 1; cross-entropy + accuracy, or MSE + MAE.
+        `gradient_accumulation_steps=k`: each replica's share of a batch runs as k micro-batches
+        and one optimizer step (`GradientAccumulation`)."""
+        set_gradient_accumulation(self, gradient_accumulation_steps)
         if optimizer == "auto":
             optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay)
         classification = self.task == "classification"
