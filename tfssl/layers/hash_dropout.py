@@ -5,7 +5,7 @@ Why: under XLA on CPU, `keras.layers.Dropout`'s Philox draws cost ~10 ns per ele
 0.1 vs 0.0). A murmur3-style hash of (element index, per-call key) is a handful of vectorised
 integer ops per element and statistically fine for dropout masks: the keep rate is exact to
 2**-32, masks differ from call to call (the key comes from a Keras `SeedGenerator`, whose
-state advances every call and is saved with the model), and the same seed repeats them.
+state advances every call and is kept in tfssl's step backups), and the same seed repeats them.
 """
 
 import keras

@@ -1,8 +1,8 @@
 """Step-level backups that a rerun of the same command resumes from, to the step.
 
 `StepBackup` saves the model's and the optimizer's variables (moments, iteration count, hence the
-learning-rate schedule's position) every `save_freq` optimizer steps, with the global step beside
-them. Both files are written under temporary names and renamed into place, so a process killed
+learning-rate schedule's position) every `save_freq` optimizer steps, with the global step and
+the dropout layers' random-seed states beside them. Both files are written under temporary names and renamed into place, so a process killed
 mid-save leaves the previous backup whole. `restore_backup` loads it back and returns the step;
 the driver then restarts its data stream at that step (`resumable_mask_batches(start_step=...)`),
 so the resumed run trains on exactly the batches the lost process would have, and loses at most
@@ -17,6 +17,7 @@ import math
 import os
 
 import keras
+import numpy as np
 
 WEIGHTS = "backup.weights.h5"
 STATE = "backup.json"
@@ -45,7 +46,8 @@ def save_backup(model, directory, step):
     os.makedirs(directory, exist_ok=True)
     try:
         write_atomically(model.save_weights, os.path.join(directory, WEIGHTS))
-        write_atomically(lambda path: _write_json(path, {"step": int(step)}), os.path.join(directory, STATE))
+        state = {"step": int(step), "seed_states": [g.state.numpy().tolist() for g in seed_generators(model)]}
+        write_atomically(lambda path: write_json(path, state), os.path.join(directory, STATE))
     except OSError as e:
         raise OSError(f"Could not write the backup in {directory} ({e}); the previous backup is intact. Free disk "
                       "space and rerun the same command: it resumes from that backup.") from e
@@ -83,7 +85,7 @@ def write_atomically(write, path):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _write_json(path, value):
+def write_json(path, value):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(value, f)
 
@@ -94,7 +96,8 @@ def restore_backup(model, directory):
     if not (os.path.isfile(weights) and os.path.isfile(state)):
         return 0
     with open(state, encoding="utf-8") as f:
-        step = int(json.load(f)["step"])
+        saved = json.load(f)
+    step = int(saved["step"])
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     model.load_weights(weights)
@@ -102,7 +105,28 @@ def restore_backup(model, directory):
     if restored != step:
         raise ValueError(f"{weights} holds optimizer step {restored} but {state} says {step}; the backup is "
                          f"inconsistent. Delete {directory} to start over.")
+    generators, seed_states = seed_generators(model), saved.get("seed_states")
+    if seed_states is None:  # a backup from before tfssl kept them: the weights still resume
+        return step
+    if len(generators) != len(seed_states):
+        raise ValueError(f"{state} holds {len(seed_states)} random-seed states but the model has {len(generators)}; "
+                         f"the backup is from another model. Delete {directory} to start over.")
+    for generator, value in zip(generators, seed_states):
+        generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
     return step
+
+
+def seed_generators(model):
+    """The model's Keras `SeedGenerator`s (dropout's random state), in a fixed order. Their state
+    is not part of `save_weights`; a backup keeps it, so a resumed run draws the dropout masks an
+    uninterrupted one would have."""
+    found, seen = [], set()
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        for generator in getattr(layer, "_seed_generators", ()):
+            if id(generator) not in seen:
+                seen.add(id(generator))
+                found.append(generator)
+    return found
 
 
 def remove_backup(directory):
