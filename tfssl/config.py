@@ -24,6 +24,16 @@ class ConfigError(ValueError):
     """A config file or override is wrong; the message names the key and the fix."""
 
 
+def check_backup_and_accumulation(config):
+    """`save_freq` and `gradient_accumulation_steps`, where a config has them."""
+    accumulation = getattr(config, "gradient_accumulation_steps", 1)
+    if accumulation < 1 or config.batch_size % accumulation:
+        raise ConfigError(f"gradient_accumulation_steps={accumulation} must be >= 1 and divide "
+                          f"batch_size={config.batch_size} (the global batch, split into that many micro-batches).")
+    if getattr(config, "save_freq", None) is not None and config.save_freq < 1:
+        raise ConfigError(f"save_freq must be >= 1 step, got {config.save_freq}.")
+
+
 @dataclasses.dataclass
 class MLMPretrainConfig:
     """Masked-LM pretraining: corpus -> WordPiece vocabulary -> encoder -> SavedModel.
@@ -104,11 +114,7 @@ class MLMPretrainConfig:
             )
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}.")
-        if self.gradient_accumulation_steps < 1 or self.batch_size % self.gradient_accumulation_steps:
-            raise ConfigError(f"gradient_accumulation_steps={self.gradient_accumulation_steps} must be >= 1 and divide "
-                              f"batch_size={self.batch_size} (the global batch, split into that many micro-batches).")
-        if self.save_freq is not None and self.save_freq < 1:
-            raise ConfigError(f"save_freq must be >= 1 step, got {self.save_freq}.")
+        check_backup_and_accumulation(self)
         return self
 
 
@@ -172,6 +178,7 @@ class ContrastivePretrainConfig:
     jit_compile: bool = True
     max_train_minutes: Optional[float] = None
     strategy: str = "auto"
+    save_freq: Optional[int] = None  # steps between backups (a rerun resumes there); None: eval_every_steps
     # Evaluation: STS-B-format files. `sts_file` picks the best checkpoint (dev), `sts_test_file`
     # is only reported; both are scored before training too (the starting encoder's baseline).
     sts_file: Optional[str] = None
@@ -188,7 +195,7 @@ class ContrastivePretrainConfig:
             "mode": ("unsupervised", "supervised"),
             "pairs_format": ("table", "sts"),
             "pooling": ("mean", "mean_mlp", "cls", "cls_mlp", "first_last_mean", "all_layers_mean"),
-            "strategy": ("auto", "one_device", "mirrored"),
+            "strategy": STRATEGIES,
             "text_format": ("documents", "lines"),
         }
         for key, allowed in choices.items():
@@ -216,6 +223,7 @@ class ContrastivePretrainConfig:
                               "with pairs_format=sts).")
         if self.mode == "unsupervised" and self.dropout == 0:
             raise ConfigError("Unsupervised SimCSE needs dropout > 0: dropout is its only augmentation.")
+        check_backup_and_accumulation(self)
         return self
 
 
@@ -268,6 +276,8 @@ class CausalLMPretrainConfig:
     jit_compile: bool = True
     max_train_minutes: Optional[float] = None
     strategy: str = "auto"
+    save_freq: Optional[int] = None  # steps between backups (a rerun resumes there); None: eval_every_steps
+    gradient_accumulation_steps: int = 1  # k: each replica runs its share of a batch as k micro-batches
     # Held-out perplexity: sliding windows of eval_context tokens moved by eval_stride (None:
     # sequence_length and half of it).
     eval_context: Optional[int] = None
@@ -292,7 +302,7 @@ class CausalLMPretrainConfig:
             "sentencepiece_model_type": ("bpe", "unigram"),
             "activation": ("gelu_approximate", "gelu", "relu", "silu"),
             "held_out_split": ("documents", "tail"),
-            "strategy": ("auto", "one_device", "mirrored"),
+            "strategy": STRATEGIES,
             "text_format": ("documents", "lines"),
         }
         for key, allowed in choices.items():
@@ -320,6 +330,7 @@ class CausalLMPretrainConfig:
                                           self.sample_top_p, self.sequence_length)
         if errors:
             raise ConfigError("sample settings: " + " ".join(errors).replace("max_new_tokens", "sample_tokens"))
+        check_backup_and_accumulation(self)
         return self
 
 
@@ -367,6 +378,8 @@ class FineTuneConfig:
     weight_decay: float = 0.01
     jit_compile: bool = True
     strategy: str = "auto"
+    save_freq: Optional[int] = None  # steps between backups (a rerun resumes there); None: half an epoch
+    gradient_accumulation_steps: int = 1  # k: each replica runs its share of a batch as k micro-batches
     # Outputs.
     output_dir: str = "runs"
     export_dir: str = "saved_models"
@@ -381,7 +394,7 @@ class FineTuneConfig:
             "task": ("classification", "regression"),
             "pooling": POOLING_MODES,
             "class_weights": ("none", "balanced"),
-            "strategy": ("auto", "one_device", "mirrored"),
+            "strategy": STRATEGIES,
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -401,6 +414,7 @@ class FineTuneConfig:
             raise ConfigError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}.")
         if self.class_weights == "balanced" and self.task == "regression":
             raise ConfigError("class_weights=balanced needs classes; a regression task has none.")
+        check_backup_and_accumulation(self)
         return self
 
 

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import time
-import warnings
 
 import keras
 import tensorflow as tf
@@ -36,11 +35,22 @@ from tfssl.models.text_generator import TextGenerator
 from tfssl.tokenizers.decoder_tokenizers import load_decoder_tokenizer, train_decoder_tokenizer
 from tfssl.training.callbacks import TimeBudget, TrainingCurves
 from tfssl.training.run_directory import history_is_finite, log, start_run, tokenizer_dir, write_metrics
-from tfssl.training.strategy import choose_strategy, jit_compile_for
+from tfssl.training.keras_multi_worker import in_multi_worker_mode
+from tfssl.training.resumable_fit import BestCheckpoint, ResumableFit
+from tfssl.training.step_backup import save_model_file
+from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
 
 def run_causal_lm_pretraining(config: CausalLMPretrainConfig) -> dict:
     """Runs one generative pretraining job end to end; returns paths and figures (also in metrics.json)."""
+    strategy = choose_strategy(config.strategy)  # first: multi-worker collectives are configured at startup
+    config = for_this_worker(config)
+    if in_multi_worker_mode(strategy) and config.tokenizer == "sentencepiece" and not config.tokenizer_dir:
+        raise ConfigError(
+            "Multi-worker pretraining needs one vocabulary for all workers. Train it once (tfssl pretrain clm "
+            "--steps=1 --export=false writes runs/<name>/tokenizer/) and pass --tokenizer_dir, or use "
+            "--tokenizer=character (the same on every worker)."
+        )
     run_dir, started = start_run(config)
 
     stats = CorpusStats()
@@ -64,7 +74,6 @@ def run_causal_lm_pretraining(config: CausalLMPretrainConfig) -> dict:
                  f"held-out; {epochs} x {config.eval_every_steps} steps of {config.batch_size} x {config.sequence_length} "
                  f"tokens ({epochs * config.eval_every_steps * config.batch_size * config.sequence_length / len(train_stream):.2f} passes).")
 
-    strategy = choose_strategy(config.strategy)
     with strategy.scope():
         pretrainer = _build_pretrainer(config, tokenizer)
         pretrainer.compile(
@@ -75,35 +84,36 @@ def run_causal_lm_pretraining(config: CausalLMPretrainConfig) -> dict:
             weight_decay=config.weight_decay,
             beta_2=config.beta_2,
             jit_compile=jit_compile_for(strategy, config.jit_compile),
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
         )
     log(config, f"Decoder: {pretrainer.count_params():,} parameters, vocabulary {tokenizer.vocabulary_size}.")
 
+    fit = ResumableFit(pretrainer, run_dir, epochs, config.eval_every_steps,
+                       save_freq=config.save_freq or config.eval_every_steps, global_batch_size=config.batch_size)
+    if fit.resumed:
+        log(config, f"Resuming from the backup at step {fit.start_step} of {epochs * config.eval_every_steps}.")
     checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
     budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), save_freq=config.eval_every_steps),
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss" if held_out is not None else "loss",
-                                        save_best_only=True, save_weights_only=True),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        BestCheckpoint(checkpoint, monitor="val_loss" if held_out is not None else "loss", resume=fit.resumed),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=fit.resumed),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
         TrainingCurves(os.path.join(run_dir, "training_curves.png"), metrics=("loss", "perplexity"),
                        every_steps=max(config.eval_every_steps // 5, 1)),
     ] + ([budget] if budget else [])
     fit_started = time.monotonic()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
-        history = pretrainer.fit(train, epochs=epochs, steps_per_epoch=config.eval_every_steps,
-                                 validation_data=held_out, callbacks=callbacks, verbose=config.verbose)
+    history = fit.run(lambda step: train.skip(step), callbacks, validation_data=held_out, verbose=config.verbose,
+                      budget=budget)  # `train` is endless and a pure function of the seed
     fit_seconds = time.monotonic() - fit_started
     if not history_is_finite(history):
         raise FloatingPointError(
             f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
-            "or raise warmup_steps; the last good weights are in checkpoint.weights.h5."
+            "or raise warmup_steps; the last good weights are in checkpoint.weights.h5 and backup/ (last finite step)."
         )
     if os.path.isfile(checkpoint):
         pretrainer.load_weights(checkpoint)  # the best held-out loss seen
-    pretrainer.save(os.path.join(run_dir, "model.keras"))
+    save_model_file(pretrainer, os.path.join(run_dir, "model.keras"))
+    fit.finish()
 
     result = {
         "run_dir": run_dir,
@@ -111,6 +121,7 @@ def run_causal_lm_pretraining(config: CausalLMPretrainConfig) -> dict:
         "parameters": int(pretrainer.count_params()),
         "vocabulary_size": int(tokenizer.vocabulary_size),
         "train_tokens": int(len(train_stream)),
+        "resumed_from_step": fit.start_step,
         "stopped_by_time_budget": bool(budget and budget.stopped_early),
         "fit_seconds": fit_seconds,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},

@@ -19,7 +19,6 @@ Example:
 
 import os
 import time
-import warnings
 
 import keras
 
@@ -44,12 +43,23 @@ from tfssl.training.run_directory import (
     tokenizer_dir,
     write_metrics,
 )
-from tfssl.training.strategy import choose_strategy, jit_compile_for
+from tfssl.training.keras_multi_worker import in_multi_worker_mode
+from tfssl.training.resumable_fit import BestCheckpoint, ResumableFit
+from tfssl.training.step_backup import save_model_file
+from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 from tfssl.training.sts_callback import STSEvaluation
 
 
 def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
     """Runs one contrastive job end to end; returns paths and figures (also in metrics.json)."""
+    strategy = choose_strategy(config.strategy)  # first: multi-worker collectives are configured at startup
+    config = for_this_worker(config)
+    if in_multi_worker_mode(strategy) and config.init_from is None and not config.tokenizer_dir:
+        raise ConfigError(
+            "Multi-worker training from scratch needs one vocabulary for all workers, and WordPiece training is not "
+            "deterministic across processes. Train it once (tfssl tokenizer train CORPUS runs/vocab) and pass "
+            "--tokenizer_dir=runs/vocab, or start from a run (--init_from), whose vocabulary every worker reads."
+        )
     run_dir, started = start_run(config, save=False)  # saved below, once tokenizer_dir is resolved
     sts_sets = {name: load_sts_pairs(path) for name, path in (("sts", config.sts_file), ("sts_test", config.sts_test_file)) if path}
 
@@ -68,10 +78,9 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
             )
     save_config(config, os.path.join(run_dir, "config.json"))
     tokenizer = prepare_tokenizer(config, run_dir, [d.text for d in documents] if documents else [])
-    train, examples = _training_data(config, tokenizer, documents)
+    _, examples = _training_data(config, tokenizer, documents)
     pooling = config.eval_pooling or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(config.pooling, config.pooling)
 
-    strategy = choose_strategy(config.strategy)
     with strategy.scope():
         backbone = _starting_backbone(config, tokenizer)
         # The starting encoder's scores: with the run's embedding pooling, and mean-pooled (the
@@ -97,45 +106,45 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
 
     checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
     epochs = -(-config.steps // config.eval_every_steps)
+    fit = ResumableFit(model, run_dir, epochs, config.eval_every_steps,
+                       save_freq=config.save_freq or config.eval_every_steps, global_batch_size=config.batch_size)
+    if fit.resumed:
+        log(config, f"Resuming from the backup at step {fit.start_step} of {epochs * config.eval_every_steps}.")
     budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
-    callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), save_freq=config.eval_every_steps),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    callbacks = []
     if "sts" in sts_sets:  # before the checkpoint, which monitors the score it logs
         callbacks.append(STSEvaluation(sts_sets["sts"], tokenizer, config.sequence_length, pooling))
     callbacks += [
-        keras.callbacks.ModelCheckpoint(checkpoint, monitor="sts_spearman" if "sts" in sts_sets else "loss",
-                                        mode="max" if "sts" in sts_sets else "min", save_best_only=True,
-                                        save_weights_only=True),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        BestCheckpoint(checkpoint, monitor="sts_spearman" if "sts" in sts_sets else "loss",
+                       mode="max" if "sts" in sts_sets else "min", resume=fit.resumed),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=fit.resumed),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
         TrainingCurves(os.path.join(run_dir, "training_curves.png"), metrics=("loss",),
                        every_steps=max(config.eval_every_steps // 4, 1),
                        epoch_metrics=("sts_spearman", "sts_uniformity") if "sts" in sts_sets else ()),
     ] + ([budget] if budget else [])
     fit_started = time.monotonic()
-    with warnings.catch_warnings():
-        # The pooler and segment table get no gradient from a sentence loss; Keras warns each step.
-        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
-        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
-        history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_every_steps, callbacks=callbacks,
-                            verbose=config.verbose)
+    # Endless and seeded, and built anew for each part: skipping `step` batches of a fresh stream
+    # gives the rest of an uninterrupted run (a reshuffling dataset iterated twice would not).
+    history = fit.run(lambda step: _training_data(config, tokenizer, documents)[0].skip(step), callbacks,
+                      verbose=config.verbose, budget=budget)
     fit_seconds = time.monotonic() - fit_started
     if not history_is_finite(history):
         raise FloatingPointError(
             f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
-            "or raise temperature; the last good weights are in checkpoint.weights.h5."
+            "or raise temperature; the last good weights are in checkpoint.weights.h5 and backup/ (last finite step)."
         )
     steps = int(model.optimizer.iterations.numpy())
     if "sts" in sts_sets and os.path.isfile(checkpoint):
         model.load_weights(checkpoint)  # the best epoch by STS Spearman on `sts_file`
-    model.save(os.path.join(run_dir, "model.keras"))
+    save_model_file(model, os.path.join(run_dir, "model.keras"))
+    fit.finish()
 
     embedder = SentenceEmbedder(model.backbone, tokenizer, pooling, config.sequence_length)
     result = {
         "run_dir": run_dir,
         "steps": steps,
+        "resumed_from_step": fit.start_step,
         "fit_seconds": fit_seconds,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
         "pooling": pooling,

@@ -22,7 +22,6 @@ import math
 import os
 import shutil
 import time
-import warnings
 
 import keras
 import numpy as np
@@ -44,11 +43,15 @@ from tfssl.models.text_classifier import TextClassifier
 from tfssl.training.callbacks import TrainingCurves
 from tfssl.training.encoder_loading import load_encoder, run_config, tokenizer_lowercase
 from tfssl.training.run_directory import export_assets, history_is_finite, log, start_run, tokenizer_dir, write_metrics
-from tfssl.training.strategy import choose_strategy, jit_compile_for
+from tfssl.training.resumable_fit import BestCheckpoint, ResumableFit
+from tfssl.training.step_backup import save_model_file
+from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
 
 def run_finetuning(config: FineTuneConfig) -> dict:
     """Runs one fine-tuning job end to end; returns paths and figures (also in metrics.json)."""
+    strategy = choose_strategy(config.strategy)  # first: multi-worker collectives are configured at startup
+    config = for_this_worker(config)
     run_dir, started = start_run(config)
     train, validation, test = load_splits(config)
     regression = config.task == "regression"
@@ -61,7 +64,6 @@ def run_finetuning(config: FineTuneConfig) -> dict:
     log(config, f"{len(train)} training / {len(validation)} validation / {len(test) if test else 0} test examples"
                  + ("" if regression else f", {len(label_names)} classes: {', '.join(label_names[:10])}"))
 
-    strategy = choose_strategy(config.strategy)
     with strategy.scope():
         backbone, tokenizer = load_encoder(config.init_from, from_scratch=config.from_scratch)
         classifier = TextClassifier(backbone, 1 if regression else len(label_names), task=config.task,
@@ -76,10 +78,12 @@ def run_finetuning(config: FineTuneConfig) -> dict:
 
     targets = _targets(train, label_names, regression)
     weights = None if regression else class_weights(targets, len(label_names), config.class_weights)
-    batches = classification_batches(
-        train.texts, targets, tokenizer, config.sequence_length, config.batch_size, text_pairs=train.text_pairs,
-        weights=weights, seed=config.seed, drop_remainder=len(train) >= config.batch_size,
-    )
+    def batches():  # a new dataset for each `fit` part: see `_fit`
+        return classification_batches(
+            train.texts, targets, tokenizer, config.sequence_length, config.batch_size, text_pairs=train.text_pairs,
+            weights=weights, seed=config.seed, drop_remainder=len(train) >= config.batch_size,
+        )
+
     steps_per_epoch = max(len(train) // config.batch_size, 1)
     epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
     total_steps = steps_per_epoch * epochs
@@ -90,6 +94,7 @@ def run_finetuning(config: FineTuneConfig) -> dict:
             total_steps=total_steps,
             weight_decay=config.weight_decay,
             jit_compile=jit_compile_for(strategy, config.jit_compile),
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
         )
     validation_batches = None
     if len(validation):
@@ -98,8 +103,13 @@ def run_finetuning(config: FineTuneConfig) -> dict:
             config.batch_size, text_pairs=validation.text_pairs, shuffle=False,
         )
     log(config, f"{steps_per_epoch} steps/epoch x {epochs} epochs = {total_steps} steps.")
-    history, fit_seconds = _fit(config, classifier, batches, validation_batches, epochs, steps_per_epoch, run_dir)
-    classifier.save(os.path.join(run_dir, "model.keras"))
+    fit = ResumableFit(classifier, run_dir, epochs, steps_per_epoch, config.save_freq,
+                       global_batch_size=config.batch_size if len(train) >= config.batch_size else None)
+    if fit.resumed:
+        log(config, f"Resuming from the backup at step {fit.start_step} of {total_steps}.")
+    history, fit_seconds = _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir)
+    save_model_file(classifier, os.path.join(run_dir, "model.keras"))
+    fit.finish()
 
     module = TextClassificationModule(classifier, tokenizer, label_names, config.sequence_length,
                                       pairs=config.text_pair_column is not None)
@@ -109,6 +119,7 @@ def run_finetuning(config: FineTuneConfig) -> dict:
         "labels": label_names,
         "examples": {"train": len(train), "validation": len(validation), "test": len(test) if test else 0},
         "steps": int(classifier.optimizer.iterations.numpy()),
+        "resumed_from_step": fit.start_step,
         "fit_seconds": fit_seconds,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
     }
@@ -209,31 +220,31 @@ def _copy_tokenizer(init_from, run_dir):
         shutil.copytree(source, tokenizer_dir(run_dir), dirs_exist_ok=True)
 
 
-def _fit(config, classifier, batches, validation_batches, epochs, steps_per_epoch, run_dir):
+def _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir):
+    """`fit.run` over the seeded training batches, endlessly repeated (each pass reshuffled), so a
+    resumed run skips to the batch an uninterrupted one would be on; keeps the best validation epoch.
+    `batches()` builds the dataset anew for each part: a reshuffling dataset continues its shuffle
+    sequence across iterators, so iterating one object twice would not repeat the run."""
     metric = "mae" if config.task == "regression" else "accuracy"
     checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
     callbacks = [
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=fit.resumed),
         TrainingCurves(os.path.join(run_dir, "training_curves.png"), metrics=("loss", metric),
                        every_steps=max(min(25, steps_per_epoch // 4), 1)),
     ]
     if validation_batches is not None:
         # The best validation epoch is restored after fit; a NaN epoch never compares better.
-        callbacks.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True,
-                                                         save_weights_only=True))
+        callbacks.append(BestCheckpoint(checkpoint, monitor="val_loss", resume=fit.resumed))
     started = time.monotonic()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
-        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
-        history = classifier.fit(batches, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                                 validation_data=validation_batches, callbacks=callbacks, verbose=config.verbose)
+    history = fit.run(lambda step: batches().repeat().skip(step), callbacks, validation_data=validation_batches,
+                      verbose=config.verbose)
     seconds = time.monotonic() - started
     if not history_is_finite(history):
         raise FloatingPointError(f"Fine-tuning diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate "
-                                 f"(now {config.learning_rate}).")
+                                 f"(now {config.learning_rate}); the last good weights are in checkpoint.weights.h5 "
+                                 "(best finished epoch) and backup/ (last finite step).")
     if validation_batches is not None and os.path.isfile(checkpoint):
-        classifier.load_weights(checkpoint)
+        fit.model.load_weights(checkpoint)
     return history, seconds
 
 

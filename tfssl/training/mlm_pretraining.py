@@ -51,7 +51,8 @@ from tfssl.training.run_directory import (
     write_metrics,
 )
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
-from tfssl.training.step_backup import StepBackup, remove_backup, restore_backup, save_model_file
+from tfssl.training.resumable_fit import BestCheckpoint, ResumableFit
+from tfssl.training.step_backup import save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
 
@@ -124,30 +125,22 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             jit_compile=jit_compile_for(strategy, config.jit_compile),
             gradient_accumulation_steps=config.gradient_accumulation_steps,
         )
-    backup_dir = os.path.join(run_dir, "backup")
-    start_step = restore_backup(pretrainer, backup_dir)
-    if start_step:
-        log(config, f"Resuming from the backup at step {start_step} of {total_steps} ({backup_dir}).")
+    fit = ResumableFit(pretrainer, run_dir, config.epochs, epoch_steps, config.save_freq, config.batch_size)
+    if fit.resumed:
+        log(config, f"Resuming from the backup at step {fit.start_step} of {total_steps} ({fit.backup_dir}).")
 
     budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
-    curves = TrainingCurves(os.path.join(run_dir, "training_curves.png"))
     callbacks = [
-        StepBackup(backup_dir, save_freq=config.save_freq or max(epoch_steps // 2, 1)),
-        keras.callbacks.TerminateOnNaN(),
-        # Best epoch so far; a NaN epoch never compares better, so it never overwrites good weights.
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(run_dir, "checkpoint.weights.h5"),
-            monitor="val_loss" if held_out is not None else "loss",
-            save_best_only=True,
-            save_weights_only=True,
-        ),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=bool(start_step)),
+        BestCheckpoint(os.path.join(run_dir, "checkpoint.weights.h5"),
+                       monitor="val_loss" if held_out is not None else "loss", resume=fit.resumed),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=fit.resumed),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
-        curves,
+        TrainingCurves(os.path.join(run_dir, "training_curves.png")),
     ] + ([budget] if budget else [])
     fit_started = time.monotonic()
-    history = _fit_from_step(pretrainer, train_blocks, masker, config, held_out, callbacks, start_step, epoch_steps,
-                             budget)
+    history = fit.run(
+        lambda step: resumable_mask_batches(train_blocks, masker, config.batch_size, config.seed, start_step=step),
+        callbacks, validation_data=held_out, verbose=config.verbose, budget=budget)
     train = resumable_mask_batches(train_blocks, masker, config.batch_size, config.seed)  # for the baseline below
     fit_seconds = time.monotonic() - fit_started
     if not history_is_finite(history):
@@ -157,12 +150,12 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             "backup/ (last finite step)."
         )
     save_model_file(pretrainer, os.path.join(run_dir, "model.keras"))
-    remove_backup(backup_dir)  # finished: a rerun is a new run, not a resume
+    fit.finish()
 
     result = {
         "run_dir": run_dir,
         "steps": int(pretrainer.optimizer.iterations.numpy()),
-        "resumed_from_step": start_step,
+        "resumed_from_step": fit.start_step,
         "stopped_by_time_budget": bool(budget and budget.stopped_early),
         "fit_seconds": fit_seconds,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
@@ -179,33 +172,6 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
         )
         log(config, f"Exported {result['export']}")
     return write_metrics(run_dir, result, started)
-
-
-def _fit_from_step(pretrainer, blocks, masker, config, held_out, callbacks, start_step, epoch_steps, budget):
-    """`fit` from global step `start_step` to the end: first the rest of the interrupted epoch,
-    then whole epochs, on the batches an uninterrupted run sees (`resumable_mask_batches`)."""
-    first_epoch, done = divmod(start_step, epoch_steps)
-    parts = []  # (initial epoch, final epoch, steps per epoch, stream start)
-    if done:
-        parts.append((first_epoch, first_epoch + 1, epoch_steps - done, start_step))
-        first_epoch += 1
-    if first_epoch < config.epochs:
-        parts.append((first_epoch, config.epochs, epoch_steps, first_epoch * epoch_steps))
-    history = keras.callbacks.History()
-    history.history = {}
-    with warnings.catch_warnings():
-        # The pooler is unused by the masked-LM loss; Keras warns each step.
-        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
-        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # our datasets shuffle themselves
-        for initial_epoch, epochs, steps, stream_start in parts:
-            if budget and budget.stopped_early:
-                break
-            train = resumable_mask_batches(blocks, masker, config.batch_size, config.seed, start_step=stream_start)
-            part = pretrainer.fit(train, initial_epoch=initial_epoch, epochs=epochs, steps_per_epoch=steps,
-                                  validation_data=held_out, callbacks=callbacks, verbose=config.verbose)
-            for key, values in part.history.items():
-                history.history.setdefault(key, []).extend(values)
-    return history
 
 
 def _with_checkpoint_tokenizer(config):
