@@ -36,7 +36,8 @@ from tfssl.tokenizers.decoder_tokenizers import load_decoder_tokenizer, train_de
 from tfssl.training.callbacks import TimeBudget, TrainingCurves
 from tfssl.training.run_directory import history_is_finite, log, start_run, tokenizer_dir, write_metrics
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
-from tfssl.training.resumable_fit import BestCheckpoint, ResumableFit
+from tfssl.training.best_checkpoint import BestCheckpoint
+from tfssl.training.resumable_fit import ResumableFit
 from tfssl.training.step_backup import save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
@@ -89,9 +90,8 @@ def run_causal_lm_pretraining(config: CausalLMPretrainConfig) -> dict:
     log(config, f"Decoder: {pretrainer.count_params():,} parameters, vocabulary {tokenizer.vocabulary_size}.")
 
     fit = ResumableFit(pretrainer, run_dir, epochs, config.eval_every_steps,
-                       save_freq=config.save_freq or config.eval_every_steps, global_batch_size=config.batch_size)
-    if fit.resumed:
-        log(config, f"Resuming from the backup at step {fit.start_step} of {epochs * config.eval_every_steps}.")
+                       save_freq=config.save_freq or config.eval_every_steps, global_batch_size=config.batch_size,
+                       log=lambda message: log(config, message))
     checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
     budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
     callbacks = [

@@ -44,7 +44,8 @@ from tfssl.training.run_directory import (
     write_metrics,
 )
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
-from tfssl.training.resumable_fit import BestCheckpoint, ResumableFit
+from tfssl.training.best_checkpoint import BestCheckpoint
+from tfssl.training.resumable_fit import ResumableFit
 from tfssl.training.step_backup import save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 from tfssl.training.sts_callback import STSEvaluation
@@ -107,9 +108,8 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
     checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
     epochs = -(-config.steps // config.eval_every_steps)
     fit = ResumableFit(model, run_dir, epochs, config.eval_every_steps,
-                       save_freq=config.save_freq or config.eval_every_steps, global_batch_size=config.batch_size)
-    if fit.resumed:
-        log(config, f"Resuming from the backup at step {fit.start_step} of {epochs * config.eval_every_steps}.")
+                       save_freq=config.save_freq or config.eval_every_steps, global_batch_size=config.batch_size,
+                       log=lambda message: log(config, message))
     budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
     callbacks = []
     if "sts" in sts_sets:  # before the checkpoint, which monitors the score it logs

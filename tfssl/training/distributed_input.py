@@ -28,6 +28,14 @@ def per_replica_batch_size(strategy, global_batch_size):
     return global_batch_size // replicas
 
 
+def describe_batch(strategy, global_batch_size):
+    """E.g. "Global batch 32 = 2 worker(s) x 1 replica(s) x 16 rows per replica"."""
+    workers = max(getattr(strategy.extended, "_num_workers", 1), 1)
+    replicas = strategy.num_replicas_in_sync
+    return (f"Global batch {global_batch_size} = {workers} worker(s) x {replicas // workers} replica(s) x "
+            f"{per_replica_batch_size(strategy, global_batch_size)} rows per replica.")
+
+
 def global_batch_size_of(dataset):
     """The static leading dimension of `dataset`'s batches, or None when it varies."""
     first = tf.nest.flatten(dataset.element_spec)[0]

@@ -43,7 +43,8 @@ from tfssl.models.text_classifier import TextClassifier
 from tfssl.training.callbacks import TrainingCurves
 from tfssl.training.encoder_loading import load_encoder, run_config, tokenizer_lowercase
 from tfssl.training.run_directory import export_assets, history_is_finite, log, start_run, tokenizer_dir, write_metrics
-from tfssl.training.resumable_fit import BestCheckpoint, ResumableFit
+from tfssl.training.best_checkpoint import BestCheckpoint
+from tfssl.training.resumable_fit import ResumableFit
 from tfssl.training.step_backup import save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
@@ -104,9 +105,8 @@ def run_finetuning(config: FineTuneConfig) -> dict:
         )
     log(config, f"{steps_per_epoch} steps/epoch x {epochs} epochs = {total_steps} steps.")
     fit = ResumableFit(classifier, run_dir, epochs, steps_per_epoch, config.save_freq,
-                       global_batch_size=config.batch_size if len(train) >= config.batch_size else None)
-    if fit.resumed:
-        log(config, f"Resuming from the backup at step {fit.start_step} of {total_steps}.")
+                       global_batch_size=config.batch_size if len(train) >= config.batch_size else None,
+                       log=lambda message: log(config, message))
     history, fit_seconds = _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir)
     save_model_file(classifier, os.path.join(run_dir, "model.keras"))
     fit.finish()

@@ -51,7 +51,8 @@ from tfssl.training.run_directory import (
     write_metrics,
 )
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
-from tfssl.training.resumable_fit import BestCheckpoint, ResumableFit
+from tfssl.training.best_checkpoint import BestCheckpoint
+from tfssl.training.resumable_fit import ResumableFit
 from tfssl.training.step_backup import save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
 
@@ -125,10 +126,8 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             jit_compile=jit_compile_for(strategy, config.jit_compile),
             gradient_accumulation_steps=config.gradient_accumulation_steps,
         )
-    fit = ResumableFit(pretrainer, run_dir, config.epochs, epoch_steps, config.save_freq, config.batch_size)
-    if fit.resumed:
-        log(config, f"Resuming from the backup at step {fit.start_step} of {total_steps} ({fit.backup_dir}).")
-
+    fit = ResumableFit(pretrainer, run_dir, config.epochs, epoch_steps, config.save_freq, config.batch_size,
+                       log=lambda message: log(config, message))
     budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
     callbacks = [
         BestCheckpoint(os.path.join(run_dir, "checkpoint.weights.h5"),

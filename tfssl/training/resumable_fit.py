@@ -9,8 +9,6 @@ shuffle sequence in a second iterator, so reusing one object would not repeat th
 - restores `<run_dir>/backup/` (weights, optimizer moments, iteration count, hence the
   learning-rate schedule) and reports the step it resumes from;
 - backs up every `save_freq` steps (`StepBackup`, atomic) and skips non-finite steps;
-- keeps the best epoch in `checkpoint.weights.h5`, written atomically, its score remembered
-  across a resume (`BestCheckpoint`);
 - gives each worker and replica its rows of every global batch (`distribute_global_batches`);
 - runs `fit` in at most two parts: the rest of the interrupted epoch, then whole epochs, so
   epoch numbers, logs and curves line up with an uninterrupted run;
@@ -19,52 +17,17 @@ shuffle sequence in a second iterator, so reusing one object would not repeat th
 Example (inside a driver):
 
 >>> fit = ResumableFit(model, run_dir, epochs=4, steps_per_epoch=100, save_freq=50)
->>> history = fit.run(lambda step: batches.repeat().skip(step), callbacks=[...])
+>>> history = fit.run(lambda step: make_batches().repeat().skip(step), callbacks=[...])
 >>> fit.start_step   # 0 for a new run, the backup's step for a resumed one
 """
 
-import json
-import math
 import os
 import warnings
 
 import keras
 
-from tfssl.training.distributed_input import distribute_global_batches
-from tfssl.training.step_backup import StepBackup, remove_backup, restore_backup, write_atomically, write_json
-
-
-class BestCheckpoint(keras.callbacks.Callback):
-    """Saves the weights to `path` whenever the epoch-end `monitor` beats the best so far; a
-    NaN/Inf score never does. Written atomically (a full disk or a kill mid-save leaves the
-    previous best whole); the best score is kept in `path`.json so a resumed run compares with
-    the epochs before the interruption, not from scratch."""
-
-    def __init__(self, path, monitor="val_loss", mode="min", resume=False):
-        super().__init__()
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be min or max, got {mode!r}.")
-        self.path, self.monitor, self.mode = path, monitor, mode
-        self.best = None
-        if resume and os.path.isfile(path + ".json"):
-            with open(path + ".json", encoding="utf-8") as f:
-                self.best = json.load(f)["best"]
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None or not math.isfinite(float(value)):
-            return
-        value = float(value)
-        if self.best is not None and (value >= self.best if self.mode == "min" else value <= self.best):
-            return
-        try:
-            write_atomically(self.model.save_weights, self.path)
-            write_atomically(lambda p: write_json(p, {"best": value, "monitor": self.monitor, "epoch": epoch + 1}),
-                             self.path + ".json")
-        except OSError as e:
-            raise OSError(f"Could not write {self.path} ({e}); the previous best checkpoint is intact. Free disk "
-                          "space and rerun the same command: it resumes from backup/.") from e
-        self.best = value
+from tfssl.training.distributed_input import describe_batch, distribute_global_batches
+from tfssl.training.step_backup import StepBackup, remove_backup, restore_backup
 
 
 class ResumableFit:
@@ -72,13 +35,18 @@ class ResumableFit:
     compiled: it restores the backup at once, so `start_step` is known before callbacks that
     depend on it (e.g. `CSVLogger(append=...)`) are built."""
 
-    def __init__(self, model, run_dir, epochs, steps_per_epoch, save_freq=None, global_batch_size=None):
+    def __init__(self, model, run_dir, epochs, steps_per_epoch, save_freq=None, global_batch_size=None, log=print):
         self.model = model
         self.global_batch_size = global_batch_size  # rows per step, split over workers and replicas
         self.epochs, self.steps_per_epoch = int(epochs), int(steps_per_epoch)
         self.save_freq = int(save_freq or max(self.steps_per_epoch // 2, 1))
         self.backup_dir = os.path.join(run_dir, "backup")
         self.start_step = restore_backup(model, self.backup_dir)
+        if self.resumed:
+            log(f"Resuming from the backup at step {self.start_step} of {self.epochs * self.steps_per_epoch} "
+                f"({self.backup_dir}).")
+        if global_batch_size and model.distribute_strategy.num_replicas_in_sync > 1:
+            log(describe_batch(model.distribute_strategy, global_batch_size))
 
     @property
     def resumed(self):

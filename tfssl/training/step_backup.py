@@ -2,11 +2,11 @@
 
 `StepBackup` saves the model's and the optimizer's variables (moments, iteration count, hence the
 learning-rate schedule's position) every `save_freq` optimizer steps, with the global step and
-the dropout layers' random-seed states beside them. Both files are written under temporary names and renamed into place, so a process killed
-mid-save leaves the previous backup whole. `restore_backup` loads it back and returns the step;
-the driver then restarts its data stream at that step (`resumable_mask_batches(start_step=...)`),
-so the resumed run trains on exactly the batches the lost process would have, and loses at most
-`save_freq` steps of work.
+the dropout layers' random-seed states beside them. Both files are written under temporary names
+and renamed into place, so a process killed mid-save leaves the previous backup whole.
+`restore_backup` loads it back and returns the step; the driver then restarts its data stream at
+that step (`ResumableFit`), so the resumed run trains on exactly the batches the lost process
+would have, and loses at most `save_freq` steps of work.
 
 Keras' `BackupAndRestore` restores the epoch only: a run killed mid-epoch repeats that epoch's
 first batches and ends on different weights; that is why tfssl has its own.

@@ -7,7 +7,6 @@ Example (also `tfssl evaluate sts MODEL FILE`):
 >>> sts_scores("runs/sotu-mlm", load_sts_pairs("sts-test.csv"), pooling="mean", sequence_length=64)
 """
 
-import json
 import os
 
 from tfssl.metrics.sts_evaluation import evaluate_sts
