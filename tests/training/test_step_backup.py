@@ -32,7 +32,8 @@ def test_full_disk_during_backup_keeps_the_previous_one(tmp_path):
     os.symlink("/dev/full", tmp_path / ("partial." + WEIGHTS))  # the next write hits a full disk
     with pytest.raises(OSError, match="No space left on device.*the previous backup is intact.*rerun the same command"):
         save_backup(model, tmp_path, 8)
-    assert sorted(os.listdir(tmp_path)) == ["backup.json", WEIGHTS]  # nothing half-written left behind
+    # Nothing half-written left behind; step 4's files moved aside by the rotation, whole.
+    assert sorted(os.listdir(tmp_path)) == ["previous.json", "previous.weights.h5"]
 
     fresh = small_model()
     assert restore_backup(fresh, tmp_path) == 4
@@ -57,5 +58,18 @@ def test_inconsistent_backup_is_refused(tmp_path):
     model.optimizer.iterations.assign(3)
     save_backup(model, tmp_path, 3)
     (tmp_path / "backup.json").write_text('{"step": 7}')
-    with pytest.raises(ValueError, match="holds optimizer step 3 but .* says 7"):
+    with pytest.raises(ValueError, match=r"holds optimizer step 3 but the state files say \[7\].*Delete .* to start over"):
         restore_backup(small_model(), tmp_path)
+
+
+def test_the_previous_backup_is_kept_and_a_kill_between_the_rotations_renames_loses_nothing(tmp_path):
+    model = small_model()
+    for step in (4, 8):
+        model.optimizer.iterations.assign(step)
+        save_backup(model, tmp_path, step)
+    assert sorted(os.listdir(tmp_path)) == ["backup.json", WEIGHTS, "previous.json", "previous.weights.h5"]
+    assert restore_backup(small_model(), tmp_path) == 8
+
+    # Killed while rotating for step 12: step 8's state file already renamed, its weights not yet.
+    os.replace(tmp_path / "backup.json", tmp_path / "previous.json")
+    assert restore_backup(small_model(), tmp_path) == 8  # weights and state paired by the step they hold

@@ -21,6 +21,7 @@ import numpy as np
 
 WEIGHTS = "backup.weights.h5"
 STATE = "backup.json"
+BACKUPS = ((WEIGHTS, STATE), ("previous.weights.h5", "previous.json"))  # the latest, the one before
 
 
 class StepBackup(keras.callbacks.Callback):
@@ -41,13 +42,19 @@ class StepBackup(keras.callbacks.Callback):
 
 
 def save_backup(model, directory, step):
-    """Writes the backup for `step` atomically (see `write_atomically`); on failure the previous
-    backup is untouched and the error says so."""
+    """Writes the backup for `step` atomically (see `write_atomically`), keeping the one before it
+    as `previous.*` (workers of one run may be killed one save apart; see `restore_backup`). On
+    failure the earlier backups are intact and the error says so."""
     os.makedirs(directory, exist_ok=True)
+    state = {"step": int(step), "seed_states": [g.state.numpy().tolist() for g in seed_generators(model)]}
     try:
-        write_atomically(model.save_weights, os.path.join(directory, WEIGHTS))
-        state = {"step": int(step), "seed_states": [g.state.numpy().tolist() for g in seed_generators(model)]}
-        write_atomically(lambda path: write_json(path, state), os.path.join(directory, STATE))
+        (weights, state_file), (previous_weights, previous_state) = [
+            [os.path.join(directory, name) for name in pair] for pair in BACKUPS]
+        if os.path.isfile(weights) and os.path.isfile(state_file):
+            os.replace(state_file, previous_state)
+            os.replace(weights, previous_weights)
+        write_atomically(model.save_weights, weights)
+        write_atomically(lambda path: write_json(path, state), state_file)  # last: marks the backup complete
     except OSError as e:
         raise OSError(f"Could not write the backup in {directory} ({e}); the previous backup is intact. Free disk "
                       "space and rerun the same command: it resumes from that backup.") from e
@@ -91,29 +98,78 @@ def write_json(path, value):
 
 
 def restore_backup(model, directory):
-    """Loads the backup in `directory` into `model` (compiled, built) and returns its step; 0 when none."""
-    weights, state = os.path.join(directory, WEIGHTS), os.path.join(directory, STATE)
-    if not (os.path.isfile(weights) and os.path.isfile(state)):
-        return 0
-    with open(state, encoding="utf-8") as f:
-        saved = json.load(f)
-    step = int(saved["step"])
+    """Loads the latest complete backup in `directory` into `model` (compiled, built) and returns
+    its step; 0 when there is none. Weights and state files are paired by the step the weights
+    hold, so a kill between the two renames of a rotation loses nothing. Under a multi-worker
+    strategy the workers first agree on the newest step they all hold (a worker killed first may
+    be one save behind the others), so every worker resumes from the same step."""
     if model.optimizer is not None and not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+        with model.distribute_strategy.scope():  # the optimizer's variables belong to the model's strategy
+            model.optimizer.build(model.trainable_variables)
+    states = {}  # step -> (state file, saved state)
+    for _, state in BACKUPS:
+        try:
+            with open(os.path.join(directory, state), encoding="utf-8") as f:
+                saved = json.load(f)
+            states[int(saved["step"])] = (os.path.join(directory, state), saved)
+        except FileNotFoundError:
+            continue
+        except (ValueError, KeyError, TypeError):  # torn or foreign: the other file may still do
+            continue
+    found, errors = {}, []  # step -> (weights, state file, saved state)
+    for weights, _ in BACKUPS:
+        weights = os.path.join(directory, weights)
+        if not os.path.isfile(weights):
+            continue
+        try:
+            model.load_weights(weights)
+        except (OSError, ValueError, KeyError) as e:
+            errors.append(f"{weights} does not load ({e}).")
+            continue
+        step = int(model.optimizer.iterations.numpy())
+        if step in states:
+            found[step] = (weights, *states[step])
+        else:
+            errors.append(f"{weights} holds optimizer step {step} but the state files say "
+                          f"{sorted(states) or 'nothing'}; the backup is inconsistent.")
+    if errors and not found:
+        raise ValueError(f"{errors[0]} Delete {directory} to start over.")
+    step = max(found, default=0)
+    from tfssl.training.keras_multi_worker import in_multi_worker_mode
+
+    if in_multi_worker_mode(model.distribute_strategy):
+        step = _step_every_worker_holds(model.distribute_strategy, step)
+        if step and step not in found:
+            raise ValueError(f"The other workers resume from step {step}, but {directory} holds steps "
+                             f"{sorted(found) or 'none'}. Delete the backup/ directories of every worker to start over.")
+    if step:
+        _load(model, *found[step])
+    return step
+
+
+def _load(model, weights, state, saved):
+    """Loads one backup (weights, then dropout's random state) into `model`."""
     model.load_weights(weights)
-    restored = int(model.optimizer.iterations.numpy())
-    if restored != step:
-        raise ValueError(f"{weights} holds optimizer step {restored} but {state} says {step}; the backup is "
-                         f"inconsistent. Delete {directory} to start over.")
     generators, seed_states = seed_generators(model), saved.get("seed_states")
     if seed_states is None:  # a backup from before tfssl kept them: the weights still resume
-        return step
+        return
     if len(generators) != len(seed_states):
         raise ValueError(f"{state} holds {len(seed_states)} random-seed states but the model has {len(generators)}; "
-                         f"the backup is from another model. Delete {directory} to start over.")
+                         f"the backup is from another model. Delete {os.path.dirname(state)} to start over.")
     for generator, value in zip(generators, seed_states):
         generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
-    return step
+
+
+def _step_every_worker_holds(strategy, step):
+    """The smallest of the workers' latest backup steps (one all-gather across the cluster)."""
+    import tensorflow as tf
+
+    @tf.function
+    def gather():
+        return tf.distribute.get_replica_context().all_gather(tf.constant([step], tf.int64), axis=0)
+
+    steps = strategy.experimental_local_results(strategy.run(gather))[0]  # (replicas,) every replica's step
+    return int(tf.reduce_min(steps))
 
 
 def seed_generators(model):
@@ -131,7 +187,7 @@ def seed_generators(model):
 
 def remove_backup(directory):
     """Deletes a finished run's backup (a rerun after success starts a new run, not a resume)."""
-    for name in (WEIGHTS, STATE):
+    for name in (name for pair in BACKUPS for name in pair):
         path = os.path.join(directory, name)
         if os.path.isfile(path):
             os.remove(path)
