@@ -129,10 +129,11 @@ def test_multi_worker_pretraining_without_a_shared_vocabulary_is_refused(tmp_pat
     assert "needs one vocabulary for all workers" in launched.stdout and "--tokenizer_dir" in launched.stdout
 
 
-def test_launch_runs_generative_and_contrastive_training_on_two_workers(tmp_path, vocab_dir):
-    """GPT pretraining (a character vocabulary, the same on every worker) and unsupervised SimCSE
-    from a tiny encoder both train under `tfssl launch`, with identical losses on both workers
-    (SimCSE's negatives gathered across the workers)."""
+def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_path, vocab_dir):
+    """GPT pretraining (a character vocabulary, the same on every worker), unsupervised SimCSE from
+    a tiny encoder and fine-tuning it all train under `tfssl launch`, with identical losses on
+    both workers (SimCSE's negatives gathered across the workers)."""
+    from tests.conftest import SHARED_DATA
     from tests.helpers import copy_sotu_speeches
     from tfssl.config import MLMPretrainConfig, load_config
     from tfssl.training.mlm_pretraining import run_mlm_pretraining
@@ -144,16 +145,22 @@ def test_launch_runs_generative_and_contrastive_training_on_two_workers(tmp_path
         f"--corpus={corpus}", f"--output_dir={runs}", "--name=encoder", "--export=false", f"--tokenizer_dir={vocab_dir}",
         "--sequence_length=32", "--epochs=1", "--steps_per_epoch=2", "--verbose=0", *tiny]))
     common = ["--strategy=multi_worker", "--jit_compile=false", "--export=false", f"--output_dir={runs}", "--verbose=0",
-              "--sequence_length=32", "--batch_size=8", "--steps=8", "--eval_every_steps=4", f"--corpus={corpus}"]
+              "--sequence_length=32", "--batch_size=8"]
+    pretraining = [f"--corpus={corpus}", "--steps=8", "--eval_every_steps=4"]
     drivers = {
-        "gpt": ["pretrain", "clm", "--name=gpt", "--tokenizer=character", "--num_samples=1", "--sample_tokens=4", *tiny],
-        "simcse": ["pretrain", "simcse", "--name=simcse", f"--init_from={runs / 'encoder'}", "--dropout=0.1"],
+        "gpt": ["pretrain", "clm", "--name=gpt", "--tokenizer=character", "--num_samples=1", "--sample_tokens=4",
+                *tiny, *pretraining],
+        "simcse": ["pretrain", "simcse", "--name=simcse", f"--init_from={runs / 'encoder'}", "--dropout=0.1",
+                   *pretraining],
+        "sst2": ["finetune", "--name=sst2", f"--init_from={runs / 'encoder'}", "--text_column=sentence",
+                 f"--train_file={os.path.join(SHARED_DATA, 'sst2', 'train.tsv')}", "--max_train_examples=40",
+                 "--epochs=2"],
     }
     for name, args in drivers.items():
         launched = run([sys.executable, "-m", "tfssl.cli", "launch", "--workers", "2", "--", *args, *common])
         assert launched.returncode == 0, launched.stdout[-4000:]
         chief = json.loads((runs / name / "metrics.json").read_text())
         other = json.loads((runs / name / "workers" / "1" / "metrics.json").read_text())
-        assert chief["steps"] == other["steps"] == 8, name
+        assert chief["steps"] == other["steps"] == {"sst2": 10}.get(name, 8), name  # sst2: 2 epochs of 40 // 8
         assert chief["history"]["loss"] == other["history"]["loss"], name
         assert chief["history"]["loss"][-1] < chief["history"]["loss"][0], name
