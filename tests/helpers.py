@@ -126,3 +126,34 @@ def saved_model_cli(*args):
 
     return subprocess.run([sys.executable, "-c", _SAVED_MODEL_CLI, *args], capture_output=True, text=True,
                           env=FRESH_ENV, timeout=300)
+
+
+def kill_after_backup(process, state, min_step, kill=None, timeout=300):
+    """Watches the backup state file `state` (a Path) of the running `process` and, as soon as it
+    records a step >= `min_step`, calls `kill` (default: SIGKILL the process). True if it killed;
+    False if the process ended or `timeout` seconds passed first."""
+    import json
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["step"] >= min_step:
+            (kill or (lambda: process.send_signal(signal.SIGKILL)))()
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def json_from_fresh_process(script, timeout=600):
+    """Runs `python -c script` in a fresh process from the repository root (so it can import
+    `tests.*`, and set logical devices before TensorFlow starts); returns the JSON it printed
+    last. A failing script fails the test with its stderr."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=FRESH_ENV,
+                          timeout=timeout, cwd=os.path.join(os.path.dirname(__file__), ".."))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

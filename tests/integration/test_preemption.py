@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 
 import tfssl.models  # noqa: F401  (registers the classes model.keras refers to)
-from tests.helpers import FRESH_ENV, copy_sotu_speeches
+from tests.helpers import FRESH_ENV, copy_sotu_speeches, kill_after_backup
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
@@ -35,15 +34,7 @@ def test_killed_run_resumes_from_its_backup_and_matches_an_uninterrupted_run(tmp
     killed = subprocess.Popen(command("killed", corpus, vocab_dir, runs), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, env=FRESH_ENV, cwd=ROOT)
     state = runs / "killed" / "backup" / "backup.json"
-    deadline = time.monotonic() + 300
-    backed_up = 0
-    while time.monotonic() < deadline and killed.poll() is None:
-        if state.is_file():
-            backed_up = json.loads(state.read_text())["step"]
-            if backed_up >= 8:
-                killed.send_signal(signal.SIGKILL)
-                break
-        time.sleep(0.01)
+    kill_after_backup(killed, state, 8)
     killed.wait(timeout=60)
     assert killed.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     backed_up = json.loads(state.read_text())["step"]
@@ -93,12 +84,8 @@ def test_a_killed_worker_stops_the_launch_and_the_rerun_resumes_both_workers_fro
     killed = subprocess.Popen(launch("killed"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env=FRESH_ENV, cwd=ROOT)
     chief_backup, worker_backup = runs / "killed" / "backup", runs / "killed" / "workers" / "1" / "backup"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and killed.poll() is None:
-        if (worker_backup / "backup.json").is_file() and json.loads((worker_backup / "backup.json").read_text())["step"] >= 8:
-            os.kill(worker_pid(killed.pid, 1), signal.SIGKILL)
-            break
-        time.sleep(0.01)
+    kill_after_backup(killed, worker_backup / "backup.json", 8,
+                      kill=lambda: os.kill(worker_pid(killed.pid, 1), signal.SIGKILL))
     out, _ = killed.communicate(timeout=120)
     assert killed.returncode != 0 and "worker 1 exited with code -9; stopped the other workers" in out, out[-3000:]
     steps = [json.loads((d / "backup.json").read_text())["step"] for d in (chief_backup, worker_backup)]

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -16,7 +15,7 @@ import pytest
 
 import tfssl.models  # noqa: F401  (registers the classes model.keras refers to)
 from tests.conftest import SHARED_DATA
-from tests.helpers import FRESH_ENV, copy_sotu_speeches
+from tests.helpers import FRESH_ENV, copy_sotu_speeches, kill_after_backup
 from tfssl.config import MLMPretrainConfig, load_config
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
@@ -63,12 +62,7 @@ def test_killed_run_resumes_from_its_backup_and_matches_an_uninterrupted_run(wor
     killed = subprocess.Popen(command(driver, f"{driver}-killed", root, corpus), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, env=FRESH_ENV, cwd=ROOT)
     state = root / "runs" / f"{driver}-killed" / "backup" / "backup.json"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and killed.poll() is None:
-        if state.is_file() and json.loads(state.read_text())["step"] >= 12:  # mid-epoch 2 (10 steps each)
-            killed.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.01)
+    kill_after_backup(killed, state, 12)  # mid-epoch 2 (10 steps each)
     killed.wait(timeout=60)
     assert killed.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     backed_up = json.loads(state.read_text())["step"]

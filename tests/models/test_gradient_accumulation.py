@@ -6,12 +6,8 @@ tokens, so a per-micro-batch mean would not match), the causal LM, and the text 
 (with per-example class weights)."""
 
 import itertools
-import json
-import os
-import subprocess
-import sys
 
-from tests.helpers import FRESH_ENV
+from tests.helpers import json_from_fresh_process
 
 SCRIPT = r"""
 import json
@@ -71,10 +67,7 @@ def test_accumulated_micro_batches_equal_the_large_batch_on_one_device_and_mirro
     """All three models, both strategies."""
     import numpy as np
 
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=FRESH_ENV, timeout=600,
-                          cwd=os.path.join(os.path.dirname(__file__), "..", ".."))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    runs = json.loads(proc.stdout.strip().splitlines()[-1])
+    runs = json_from_fresh_process(SCRIPT)
     assert len(runs) == 12
     for kind, name in itertools.product(("mlm", "clm", "classifier"), ("one_device", "mirrored")):
         large, accumulated = runs[f"{kind}-{name}-1"], runs[f"{kind}-{name}-4"]

@@ -1,15 +1,10 @@
 """`distribute_global_batches`: each replica gets its contiguous rows of every global batch, in
 order, as `MirroredStrategy` gives them on one machine (2 logical CPU devices, a fresh process)."""
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 import tensorflow as tf
 
-from tests.helpers import FRESH_ENV
+from tests.helpers import json_from_fresh_process
 from tfssl.training.distributed_input import distribute_global_batches, global_batch_size_of, per_replica_batch_size
 
 SCRIPT = r"""
@@ -36,10 +31,7 @@ print(json.dumps(out))
 
 
 def test_replicas_get_their_contiguous_rows_of_each_global_batch_as_mirrored_does():
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=FRESH_ENV, timeout=300,
-                          cwd=os.path.join(os.path.dirname(__file__), "..", ".."))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json_from_fresh_process(SCRIPT, timeout=300)
     assert out["ours"][0] == [[0, 1, 2, 3], [4, 5, 6, 7], [0, 1, 2, 3], [4, 5, 6, 7]]
     assert out["ours"][2][:2] == [[16, 17, 18, 19], [20, 21, 22, 23]]  # batch after batch, no row skipped
     assert out["ours"] == out["default"]

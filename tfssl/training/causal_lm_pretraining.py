@@ -35,8 +35,8 @@ from tfssl.models.text_generator import TextGenerator
 from tfssl.tokenizers.decoder_tokenizers import load_decoder_tokenizer, train_decoder_tokenizer
 from tfssl.training.callbacks import TimeBudget, TrainingCurves
 from tfssl.training.run_directory import history_is_finite, log, start_run, tokenizer_dir, write_metrics
-from tfssl.training.keras_multi_worker import in_multi_worker_mode
 from tfssl.training.best_checkpoint import BestCheckpoint
+from tfssl.training.keras_multi_worker import in_multi_worker_mode
 from tfssl.training.resumable_fit import ResumableFit
 from tfssl.training.step_backup import save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
@@ -48,9 +48,10 @@ def run_causal_lm_pretraining(config: CausalLMPretrainConfig) -> dict:
     config = for_this_worker(config)
     if in_multi_worker_mode(strategy) and config.tokenizer == "sentencepiece" and not config.tokenizer_dir:
         raise ConfigError(
-            "Multi-worker pretraining needs one vocabulary for all workers. Train it once (tfssl pretrain clm "
-            "--steps=1 --export=false writes runs/<name>/tokenizer/) and pass --tokenizer_dir, or use "
-            "--tokenizer=character (the same on every worker)."
+            "Multi-worker pretraining needs one vocabulary for all workers, and SentencePiece training is "
+            "multi-threaded. Train it once on one machine (tfssl pretrain clm --name=vocab --steps=1 "
+            "--eval_every_steps=1 --export=false writes runs/vocab/tokenizer/) and pass "
+            "--tokenizer_dir=runs/vocab/tokenizer, or use --tokenizer=character (the same on every worker)."
         )
     run_dir, started = start_run(config)
 

@@ -50,8 +50,8 @@ from tfssl.training.run_directory import (
     tokenizer_dir,  # noqa: F401  (re-exported: run directories' tokenizer/ path)
     write_metrics,
 )
-from tfssl.training.keras_multi_worker import in_multi_worker_mode
 from tfssl.training.best_checkpoint import BestCheckpoint
+from tfssl.training.keras_multi_worker import in_multi_worker_mode
 from tfssl.training.resumable_fit import ResumableFit
 from tfssl.training.step_backup import save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for

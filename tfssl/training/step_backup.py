@@ -141,7 +141,8 @@ def restore_backup(model, directory):
         step = _step_every_worker_holds(model.distribute_strategy, step)
         if step and step not in found:
             raise ValueError(f"The other workers resume from step {step}, but {directory} holds steps "
-                             f"{sorted(found) or 'none'}. Delete the backup/ directories of every worker to start over.")
+                             f"{sorted(found) or 'none'}. Delete the backup/ directories of every worker to start "
+                             "over.")
     if step:
         _load(model, *found[step])
     return step
