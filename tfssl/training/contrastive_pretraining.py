@@ -79,7 +79,7 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
             )
     save_config(config, os.path.join(run_dir, "config.json"))
     tokenizer = prepare_tokenizer(config, run_dir, [d.text for d in documents] if documents else [])
-    _, examples = _training_data(config, tokenizer, documents)
+    make_batches, examples = _training_data(config, tokenizer, documents)
     pooling = config.eval_pooling or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(config.pooling, config.pooling)
 
     with strategy.scope():
@@ -126,7 +126,7 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
     fit_started = time.monotonic()
     # Endless and seeded, and built anew for each part: skipping `step` batches of a fresh stream
     # gives the rest of an uninterrupted run (a reshuffling dataset iterated twice would not).
-    history = fit.run(lambda step: _training_data(config, tokenizer, documents)[0].skip(step), callbacks,
+    history = fit.run(lambda step: make_batches().skip(step), callbacks,
                       verbose=config.verbose, budget=budget)
     fit_seconds = time.monotonic() - fit_started
     if not history_is_finite(history):
@@ -180,7 +180,8 @@ def _init_directory(config):
 
 
 def _training_data(config, tokenizer, documents):
-    """(repeated dataset, number of training examples)."""
+    """(a function that builds the repeated training dataset, number of training examples). The
+    examples are read once; the dataset is built anew for each `fit` part (see `ResumableFit`)."""
     if config.mode == "unsupervised":
         sentences = [s for d in documents for s in split_sentences(d.text, config.min_words, config.max_words)]
         if len(sentences) < config.batch_size:
@@ -188,12 +189,14 @@ def _training_data(config, tokenizer, documents):
                 f"Only {len(sentences)} sentences of {config.min_words}-{config.max_words} words in {config.corpus!r}, "
                 f"fewer than batch_size={config.batch_size}. Add text, or lower batch_size or min_words."
             )
-        return sentence_batches(sentences, tokenizer, config.sequence_length, config.batch_size, config.seed).repeat(), len(sentences)
+        return (lambda: sentence_batches(sentences, tokenizer, config.sequence_length, config.batch_size,
+                                         config.seed).repeat()), len(sentences)
     if config.pairs_format == "sts":
         pairs = sts_positive_pairs(config.pairs_file, config.sts_min_score)
     else:
         pairs = load_sentence_pairs(config.pairs_file, config.anchor_column, config.positive_column, config.negative_column)
-    return pair_batches(pairs, tokenizer, config.sequence_length, config.batch_size, config.seed).repeat(), len(pairs)
+    return (lambda: pair_batches(pairs, tokenizer, config.sequence_length, config.batch_size,
+                                 config.seed).repeat()), len(pairs)
 
 
 def _starting_backbone(config, tokenizer):
