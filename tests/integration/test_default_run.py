@@ -8,12 +8,12 @@ import os
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.data_locations import benchmark_file, needs_benchmark_data
 from tfssl.config import ContrastivePretrainConfig, MLMPretrainConfig, load_config
 from tfssl.training.contrastive_pretraining import run_contrastive_pretraining
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
-STSB = os.path.join(SHARED_DATA, "stsbenchmark")
+STSB = benchmark_file("stsbenchmark")
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,7 @@ def test_default_pretraining_reaches_20_percent_masked_accuracy(default_mlm_run)
 
 
 @pytest.mark.slow
+@needs_benchmark_data("stsbenchmark", "sts-test.csv")
 def test_default_simcse_raises_sts_b_test_spearman_by_5_points(default_mlm_run):
     root, mlm = default_mlm_run
     config = load_config(ContrastivePretrainConfig, overrides=[

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.data_locations import benchmark_file, needs_benchmark_data
 from tests.helpers import tfssl_cli
 
 RECIPE = ["--tokenizer=character", "--preset=nanogpt_char", "--activation=gelu", "--sequence_length=64",
@@ -15,8 +15,9 @@ RECIPE = ["--tokenizer=character", "--preset=nanogpt_char", "--activation=gelu",
 
 
 @pytest.mark.slow
+@needs_benchmark_data("tinyshakespeare", "input.txt")
 def test_shakespeare_char_recipe_reaches_nanogpt_validation_loss(tmp_path):
-    corpus = os.path.join(SHARED_DATA, "tinyshakespeare", "input.txt")
+    corpus = benchmark_file("tinyshakespeare", "input.txt")
     cli = tfssl_cli("pretrain", "clm", f"--corpus={corpus}", "--name=shakespeare-char", "--verbose=0", *RECIPE,
                     cwd=str(tmp_path))
     assert cli.returncode == 0, cli.stderr[-3000:]

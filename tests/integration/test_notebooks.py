@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import SHARED_DATA
+from tests.data_locations import excerpt
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 
@@ -26,7 +26,7 @@ def test_notebook_executes(name, tmp_path, monkeypatch):
     monkeypatch.setenv("TFSSL_EXAMPLE_STEPS", "60")
     monkeypatch.setenv("TFSSL_EXAMPLE_DIR", str(tmp_path / "work"))
     monkeypatch.setenv("TFSSL_MLM_RUN", str(tmp_path / "no-such-run"))   # the notebook makes its own short one
-    monkeypatch.setenv("TFSSL_STS_DIR", os.path.join(SHARED_DATA, "stsbenchmark"))
+    monkeypatch.setenv("TFSSL_STS_DIR", excerpt("stsbenchmark"))  # 500/300/100 rows of STS-B train/dev/test
     nb = nbformat.read(os.path.join(EXAMPLES, name), as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))

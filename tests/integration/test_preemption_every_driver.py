@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tfssl.models  # noqa: F401  (registers the classes model.keras refers to)
-from tests.conftest import SHARED_DATA
+from tests.data_locations import excerpt
 from tests.helpers import FRESH_ENV, copy_sotu_speeches, kill_after_backup
 from tfssl.config import MLMPretrainConfig, load_config
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
@@ -45,7 +45,7 @@ def command(driver, name, root, corpus):
                 "--warmup_steps=5", "--num_samples=1", "--sample_tokens=4", *TINY],
         "simcse": ["pretrain", "simcse", f"--corpus={corpus}", encoder, "--sequence_length=32", "--batch_size=8",
                    "--steps=30", "--eval_every_steps=10", "--dropout=0.1"],
-        "finetune": ["finetune", encoder, f"--train_file={os.path.join(SHARED_DATA, 'sst2', 'train.tsv')}",
+        "finetune": ["finetune", encoder, f"--train_file={excerpt('sst2', 'train.tsv')}",
                      "--text_column=sentence", "--max_train_examples=80", "--batch_size=8", "--epochs=3",
                      "--sequence_length=32"],
     }[driver]
@@ -91,7 +91,7 @@ def test_diverging_fine_tuning_stops_with_a_clear_error_and_keeps_its_backup(wor
 
     root, _ = workspace
     code = main(["finetune", f"--init_from={root / 'runs' / 'encoder'}", "--name=nan", f"--output_dir={root / 'runs'}",
-                 f"--train_file={os.path.join(SHARED_DATA, 'sst2', 'train.tsv')}", "--text_column=sentence",
+                 f"--train_file={excerpt('sst2', 'train.tsv')}", "--text_column=sentence",
                  "--max_train_examples=80", "--batch_size=8", "--epochs=3", "--sequence_length=32", "--save_freq=1",
                  "--learning_rate=1e12", "--warmup_fraction=0", "--jit_compile=false", "--export=false", "--verbose=0"])
     err = capsys.readouterr().err

