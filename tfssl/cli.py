@@ -17,6 +17,8 @@
     tfssl convert to-hf RUN OUT_DIR [--model-type T]        a tfssl run -> config.json + model.safetensors + tokenizer
     tfssl launch --workers N -- COMMAND ...                 N local workers (TF_CONFIG on 127.0.0.1), e.g. -- pretrain mlm
     tfssl tokenizer train CORPUS OUT_DIR [--vocabulary-size N]
+    tfssl prepare CORPUS OUT_DIR [--tokenizer-dir D] [--sequence-length L] [--processes P]   tokenized shards for
+                                                             corpora of any size (pretrain mlm --corpus=OUT_DIR)
     tfssl config mlm|simcse|clm|finetune|few-shot            print the default config (JSON)
 
 Errors in user input (files, configs) print one clear line and exit with status 2.
@@ -391,10 +393,48 @@ def build_parser():
     tok_train.add_argument("--cased", action="store_true")
     tok_train.set_defaults(func=_tokenizer_train)
 
+    prep = sub.add_parser("prepare", help="tokenize and pack a corpus of any size into shards (streamed, in "
+                                          "parallel, resumable) for tfssl pretrain mlm --corpus=OUT_DIR")
+    prep.add_argument("corpus", help="'sotu', a path, directory or glob (txt/jsonl/csv/tsv/parquet, .gz), "
+                                     "gs://... through tf.io.gfile, or hf:NAME[:CONFIG]")
+    prep.add_argument("out_dir")
+    prep.add_argument("--tokenizer-dir", help="use this WordPiece vocabulary (vocab.txt) instead of training one")
+    prep.add_argument("--vocabulary-size", type=int, default=8192)
+    prep.add_argument("--cased", action="store_true")
+    prep.add_argument("--sequence-length", type=int, default=128)
+    prep.add_argument("--held-out-fraction", type=float, default=0.05)
+    prep.add_argument("--seed", type=int, default=0)
+    prep.add_argument("--text-column", default="text")
+    prep.add_argument("--text-format", default="documents", choices=["documents", "lines"])
+    prep.add_argument("--shard-characters", type=int, default=500_000, help="text per shard (default 0.5 M)")
+    prep.add_argument("--sample-characters", type=int, default=64_000_000,
+                      help="the vocabulary's seeded sample of whole documents (default 64 M characters)")
+    prep.add_argument("--processes", type=int, default=None, help="shard-task processes (default: one per CPU)")
+    prep.add_argument("--verify", action="store_true", help="afterwards, re-read every shard and check its SHA-256")
+    prep.set_defaults(func=_prepare)
+
     cfg = sub.add_parser("config", help="print a default config")
     cfg.add_argument("objective", choices=["mlm", "simcse", "clm", "finetune", "few-shot"])
     cfg.set_defaults(func=_config)
     return parser
+
+
+def _prepare(args):
+    from tfssl.data.corpus_preparation import prepare_corpus
+    from tfssl.data.prepared_manifest import read_manifest, verify_hashes
+
+    directory = prepare_corpus(
+        args.corpus, args.out_dir, text_column=args.text_column, text_format=args.text_format,
+        tokenizer_dir=args.tokenizer_dir, vocabulary_size=args.vocabulary_size, lowercase=not args.cased,
+        sequence_length=args.sequence_length, held_out_fraction=args.held_out_fraction, seed=args.seed,
+        shard_characters=args.shard_characters, sample_characters=args.sample_characters, processes=args.processes,
+        log=lambda message: print(f"[tfssl] {message}", file=sys.stderr))
+    manifest = read_manifest(directory)
+    if args.verify:
+        verify_hashes(directory, manifest)
+    print(json.dumps({"directory": directory, "documents": manifest["documents"],
+                      "blocks": {split: sum(s["blocks"] for s in shards) for split, shards in manifest["shards"].items()},
+                      "shards": {split: len(shards) for split, shards in manifest["shards"].items()}}, indent=2))
 
 
 def _launch(argv):

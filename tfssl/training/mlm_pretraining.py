@@ -1,7 +1,7 @@
 """The masked-LM pretraining driver behind `tfssl pretrain mlm` (and its Python equivalent).
 
-    corpus -> held-out split -> WordPiece vocabulary -> packed, dynamically masked tf.data
-    -> strategy scope: encoder + MaskedLMPretrainer, compiled -> model.fit -> held-out
+    corpus -> prepared shards (`tfssl prepare`, cached: held-out split, WordPiece vocabulary, packed blocks)
+    -> each worker reads its own shards, dynamically masked in tf.data -> strategy scope: encoder + MaskedLMPretrainer, compiled -> model.fit -> held-out
     evaluation -> saved_models/<name>/<version>/ (fill-mask SavedModel)
 
 Everything a run produces lands in `<output_dir>/<name>/`: `config.json` (resolved),
@@ -29,14 +29,8 @@ import tensorflow as tf
 from tfssl.config import ConfigError, MLMPretrainConfig
 from tfssl.convert.checkpoint_files import is_hf_directory
 from tfssl.convert.hf_import import hf_lowercase, load_hf_model
-from tfssl.data.corpus import CorpusStats, load_corpus, split_documents
-from tfssl.data.mlm_pipeline import (
-    mask_batches,
-    masker_for_tokenizer,
-    packed_blocks,
-    resumable_mask_batches,
-    steps_per_epoch,
-)
+from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, prepared_mask_batches
+from tfssl.data.prepared_manifest import is_prepared_directory
 from tfssl.export.fill_mask_export import export_fill_mask
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
@@ -46,12 +40,15 @@ from tfssl.training.run_directory import (
     history_is_finite,
     log,
     prepare_tokenizer,
+    remember_tokenizer_settings,
     start_run,
     tokenizer_dir,  # noqa: F401  (re-exported: run directories' tokenizer/ path)
     write_metrics,
 )
 from tfssl.training.best_checkpoint import BestCheckpoint
+from tfssl.training.distributed_input import input_pipelines
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
+from tfssl.training.prepared_input import prepared_corpus
 from tfssl.training.resumable_fit import ResumableFit
 from tfssl.training.step_backup import save_model_file
 from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
@@ -66,24 +63,24 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             f"No model at {config.init_from}: give a run directory holding model.keras, a .keras file, or a Hugging "
             "Face model directory (config.json + model.safetensors).")
     config = _with_checkpoint_tokenizer(for_this_worker(config))
-    if in_multi_worker_mode(strategy) and not config.tokenizer_dir:
+    if in_multi_worker_mode(strategy) and not (config.tokenizer_dir or is_prepared_directory(config.corpus)):
         raise ConfigError(
             "Multi-worker pretraining needs one vocabulary for all workers, and WordPiece training is not "
-            "deterministic across processes. Train it once (tfssl tokenizer train CORPUS runs/vocab) and pass "
+            "deterministic across processes. Prepare the corpus once (tfssl prepare CORPUS prepared/NAME) and pass "
+            "--corpus=prepared/NAME, or train a vocabulary once (tfssl tokenizer train CORPUS runs/vocab) and pass "
             "--tokenizer_dir=runs/vocab (a converted checkpoint's vocabulary is used automatically)."
         )
     run_dir, started = start_run(config)
     if config.init_from and is_hf_directory(config.init_from):
         shutil.copy(os.path.join(config.init_from, "config.json"), os.path.join(run_dir, "hf_config.json"))
 
-    stats = CorpusStats()
-    documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error, stats=stats)
-    train_docs, held_out_docs = split_documents(documents, config.held_out_fraction, config.seed)
-    log(config, f"Corpus {config.corpus!r}: {len(train_docs)} training / {len(held_out_docs)} held-out documents, "
-                 f"{stats.characters:,} characters, {len(stats.skipped)} file(s) skipped.")
-    tokenizer = prepare_tokenizer(config, run_dir, [d.text for d in train_docs])
-
-    train_blocks = packed_blocks([d.text for d in train_docs], tokenizer, config.sequence_length)
+    prepared = prepared_corpus(config, run_dir)
+    trained_here = not config.tokenizer_dir and not is_prepared_directory(config.corpus)
+    config = dataclasses.replace(config, lowercase=prepared.manifest["tokenizer"]["lowercase"])
+    tokenizer = prepare_tokenizer(dataclasses.replace(config, tokenizer_dir=prepared.tokenizer_dir), run_dir, [])
+    if trained_here:  # what a resumed run checks its settings against
+        remember_tokenizer_settings(config, run_dir)
+    workers = input_pipelines(strategy)
     masker = masker_for_tokenizer(
         tokenizer,
         config.sequence_length,
@@ -92,22 +89,25 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
         mask_token_rate=config.mask_token_rate,
         random_token_rate=config.random_token_rate,
     )
-    natural_steps = steps_per_epoch(train_blocks, config.batch_size)
-    if natural_steps < 1:
+    if config.batch_size % workers:
+        raise ConfigError(f"batch_size={config.batch_size} does not split over {workers} workers; use a multiple "
+                          f"of {workers}.")
+    if prepared.num_blocks("train") < config.batch_size:
         raise ValueError(
-            f"The training split has {int(train_blocks.cardinality())} blocks, fewer than batch_size="
+            f"The training split has {prepared.num_blocks('train')} blocks, fewer than batch_size="
             f"{config.batch_size}. Add text, or lower batch_size or sequence_length."
         )
+    natural_steps = prepared.steps_per_epoch(config.batch_size // workers, workers)
     epoch_steps = config.steps_per_epoch or natural_steps
     held_out = None
-    if held_out_docs:
-        held_out_blocks = packed_blocks([d.text for d in held_out_docs], tokenizer, config.sequence_length)
+    held_out_blocks = prepared.held_out_blocks()
+    if held_out_blocks is not None and int(held_out_blocks.cardinality()) > 0:
         held_out = mask_batches(
             held_out_blocks, masker, min(config.batch_size, int(held_out_blocks.cardinality())),
             seed=config.seed + 1, shuffle=False, new_mask_each_epoch=False,
         )
     total_steps = epoch_steps * config.epochs
-    log(config, f"{int(train_blocks.cardinality())} training blocks of {config.sequence_length} tokens; "
+    log(config, f"{prepared.num_blocks('train')} training blocks of {config.sequence_length} tokens; "
                  f"{epoch_steps} steps/epoch x {config.epochs} epochs = {total_steps} steps.")
 
     per_replica = config.batch_size // strategy.num_replicas_in_sync
@@ -138,9 +138,10 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     ] + ([budget] if budget else [])
     fit_started = time.monotonic()
     history = fit.run(
-        lambda step: resumable_mask_batches(train_blocks, masker, config.batch_size, config.seed, start_step=step),
-        callbacks, validation_data=held_out, verbose=config.verbose, budget=budget)
-    train = resumable_mask_batches(train_blocks, masker, config.batch_size, config.seed)  # for the baseline below
+        lambda step, count, index: prepared_mask_batches(prepared, masker, config.batch_size // count, config.seed,
+                                                         step, count, index),
+        callbacks, validation_data=held_out, verbose=config.verbose, budget=budget, per_pipeline=True)
+    train = prepared_mask_batches(prepared, masker, config.batch_size // workers, config.seed)  # for the baseline
     fit_seconds = time.monotonic() - fit_started
     if not history_is_finite(history):
         raise FloatingPointError(

@@ -26,7 +26,7 @@ import warnings
 
 import keras
 
-from tfssl.training.distributed_input import describe_batch, distribute_global_batches
+from tfssl.training.distributed_input import describe_batch, distribute_global_batches, distribute_pipeline_batches
 from tfssl.training.step_backup import StepBackup, remove_backup, restore_backup
 
 
@@ -52,8 +52,11 @@ class ResumableFit:
     def resumed(self):
         return self.start_step > 0
 
-    def run(self, stream_from, callbacks=(), validation_data=None, verbose=1, budget=None):
-        """Fits from `start_step` to `epochs * steps_per_epoch`; returns one `History` for all parts."""
+    def run(self, stream_from, callbacks=(), validation_data=None, verbose=1, budget=None, per_pipeline=False):
+        """Fits from `start_step` to `epochs * steps_per_epoch`; returns one `History` for all parts.
+
+        With `per_pipeline=True`, `stream_from(step, num_pipelines, pipeline_id)` gives one input pipeline's
+        share of every global batch (each worker reads its own shards) instead of whole global batches."""
         callbacks = [StepBackup(self.backup_dir, self.save_freq), keras.callbacks.TerminateOnNaN(), *callbacks]
         first_epoch, done = divmod(self.start_step, self.steps_per_epoch)
         parts = []  # (initial epoch, final epoch, steps per epoch, stream start)
@@ -71,8 +74,13 @@ class ResumableFit:
             for initial_epoch, epochs, steps, stream_start in parts:
                 if budget is not None and budget.stopped_early:
                     break
-                data = distribute_global_batches(self.model.distribute_strategy, stream_from(stream_start),
-                                                 self.global_batch_size)
+                strategy = self.model.distribute_strategy
+                if per_pipeline:
+                    data = distribute_pipeline_batches(
+                        strategy, lambda count, index, start=stream_start: stream_from(start, count, index),
+                        self.global_batch_size)
+                else:
+                    data = distribute_global_batches(strategy, stream_from(stream_start), self.global_batch_size)
                 part = self.model.fit(data, initial_epoch=initial_epoch, epochs=epochs,
                                       steps_per_epoch=steps, validation_data=validation_data, callbacks=callbacks,
                                       verbose=verbose)

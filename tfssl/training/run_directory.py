@@ -61,12 +61,18 @@ def prepare_tokenizer(config, run_dir, texts):
         log(config, f"Training a {config.vocabulary_size}-token WordPiece vocabulary ...")
         train_wordpiece(texts, target, config.vocabulary_size, config.lowercase, show_progress=config.verbose > 0,
                         length=len(texts))
-        with open(settings_path, "w", encoding="utf-8") as f:
-            json.dump(settings, f)
+        remember_tokenizer_settings(config, run_dir)
         source = target
     elif os.path.abspath(source) != os.path.abspath(target):
         _copy_tokenizer_files(source, target)
     return WordPieceTokenizer.from_directory(target, lowercase=config.lowercase)
+
+
+def remember_tokenizer_settings(config, run_dir):
+    """Notes what the run's vocabulary was trained from, so a rerun with other settings is refused."""
+    settings = {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}
+    with open(os.path.join(tokenizer_dir(run_dir), "tfssl_tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(settings, f)
 
 
 def _copy_tokenizer_files(source, target):

@@ -1,0 +1,393 @@
+"""`tfssl prepare`: a corpus of any size -> a directory of tokenized, packed shards, in bounded memory.
+
+    stream documents --hash--> train / held-out (by document, as `split_documents`)
+        |--(no --tokenizer_dir) seeded sample of <= sample_characters --> WordPiece vocabulary
+        '--> chunks of ~shard_characters --> shard tasks (a process pool) --> <split>-NNNNN.bin + manifest.json
+
+The corpus is read as a stream (`iter_documents`), twice when a vocabulary is trained (once to
+sample it, once to shard); nothing holds more than the vocabulary sample and a few chunks in flight,
+so memory does not grow with the corpus. Each shard is an independent task, a pure function of its
+documents and the vocabulary: it tokenizes with the `tokenizers` library (the same ids as the
+in-graph `WordPieceTokenizer`, tested), packs as `pack_token_sequences` does ([CLS] body [SEP],
+documents joined by [SEP], the tail shorter than a block dropped per shard), and writes its file
+atomically (temporary name, then rename), then a small `.done` note. A killed prepare rerun with the
+same command keeps every finished shard and ends with the same bytes as an uninterrupted one; a full
+disk leaves no half-written shard under a final name.
+
+Example:
+
+>>> directory = prepare_corpus("big/*.jsonl", "prepared/big", sequence_length=128)
+>>> PreparedDataset(directory).blocks("train")
+"""
+
+import hashlib
+import heapq
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import time
+
+import numpy as np
+
+from tfssl.data.corpus import DEFAULT_CORPUS, CorpusStats, corpus_files, held_out_bucket, iter_documents
+from tfssl.data.prepared_manifest import (
+    FORMAT,
+    MANIFEST,
+    PreparedDataError,
+    file_sha256,
+    id_dtype,
+    read_manifest,
+    vocabulary_sha256,
+    write_json_atomically,
+)
+
+logger = logging.getLogger(__name__)
+TOKENIZER = "tokenizer"
+
+
+def prepare_corpus(corpus=DEFAULT_CORPUS, output_dir="prepared", *, text_column="text", text_format="documents",
+                   on_decode_error="skip", tokenizer_dir=None, vocabulary_size=8192, lowercase=True,
+                   sequence_length=128, held_out_fraction=0.05, seed=0, shard_characters=500_000,
+                   sample_characters=64_000_000, processes=None, show_progress=True, log=logger.info) -> str:
+    """Prepares `corpus` into `output_dir` (see the module docstring) and returns `output_dir`.
+
+    An `output_dir` already prepared with the same source and settings is returned as it is; one that
+    a killed prepare left behind is completed; one prepared from something else is an error.
+
+    Args:
+        corpus, text_column, text_format, on_decode_error: as `load_corpus`.
+        tokenizer_dir: an existing WordPiece vocabulary (vocab.txt) to use instead of training one.
+        vocabulary_size, lowercase: the vocabulary trained when `tokenizer_dir` is None.
+        sequence_length: tokens per block, [CLS] and [SEP] included.
+        held_out_fraction, seed: the document-level held-out split (`held_out_bucket`).
+        shard_characters: text per shard task (about 0.5 MB: many more shards than workers).
+        sample_characters: the vocabulary's sample, a seeded choice of whole documents up to this size
+            (the default corpus, 12 MB, is sampled whole).
+        processes: shard-task processes (default: one per CPU); 0 runs the tasks in this process.
+    """
+    if sequence_length < 3:
+        raise PreparedDataError(f"sequence_length must be at least 3 ([CLS] token [SEP]), got {sequence_length}.")
+    if not 0.0 <= held_out_fraction < 1.0:
+        raise PreparedDataError(f"held_out_fraction must be in [0, 1), got {held_out_fraction}.")
+    read = dict(text_column=text_column, text_format=text_format, on_decode_error=on_decode_error)
+    settings = {"shard_characters": int(shard_characters), "sample_characters": int(sample_characters),
+                "vocabulary_size": int(vocabulary_size), "lowercase": bool(lowercase),
+                "tokenizer_dir": os.path.abspath(tokenizer_dir) if tokenizer_dir else None}
+    identity = {"source": {"corpus": corpus, **read, "fingerprint": source_fingerprint(corpus)},
+                "sequence_length": int(sequence_length),
+                "split": {"held_out_fraction": float(held_out_fraction), "seed": int(seed), "by": "document"},
+                "settings": settings}
+    os.makedirs(output_dir, exist_ok=True)
+    _claim(output_dir, identity)
+    if os.path.isfile(os.path.join(output_dir, MANIFEST)):
+        log(f"{output_dir} is already prepared from this source with these settings.")
+        return output_dir
+
+    started = time.monotonic()
+    survey = survey_corpus(iter_documents(corpus, **read), held_out_fraction, seed,
+                           0 if tokenizer_dir else sample_characters)
+    vocab_dir = _prepare_tokenizer(output_dir, tokenizer_dir, survey["sample"], vocabulary_size, lowercase,
+                                   show_progress, log)
+    from tfssl.tokenizers.wordpiece_trainer import read_vocabulary
+
+    vocabulary = read_vocabulary(vocab_dir)
+    dtype = id_dtype(len(vocabulary))
+    task_settings = (os.path.join(vocab_dir, "vocab.txt"), bool(lowercase), int(sequence_length),
+                     vocabulary.index("[CLS]"), vocabulary.index("[SEP]"), dtype)
+    stats = CorpusStats()
+    chunks = _chunks(iter_documents(corpus, stats=stats, **read), survey["is_held_out"], shard_characters)
+    shards = {"train": [], "held_out": []}
+    progress = _progress(show_progress)
+    for split, shard in _run_shard_tasks(output_dir, chunks, task_settings, processes):
+        shards[split].append(shard)
+        progress.update(shard["characters"])
+    progress.close()
+    if not shards["train"] or not sum(s["blocks"] for s in shards["train"]):
+        raise PreparedDataError(f"The training split of {corpus!r} holds not one block of {sequence_length} tokens. "
+                                "Add text, or lower sequence_length.")
+    manifest = {"format": FORMAT, **identity, "dtype": dtype, "shards": shards,
+                "tokenizer": {"kind": "wordpiece", "sha256": vocabulary_sha256(vocab_dir),
+                              "vocabulary_size": len(vocabulary), "lowercase": bool(lowercase)},
+                "documents": {split: sum(s["documents"] for s in shards[split]) for split in shards},
+                "skipped_files": stats.skipped}
+    write_json_atomically(os.path.join(output_dir, MANIFEST), manifest)
+    for name in os.listdir(output_dir):
+        if name.endswith(".done"):
+            os.remove(os.path.join(output_dir, name))
+    seconds = time.monotonic() - started
+    log(f"Prepared {stats.characters:,} characters ({stats.documents:,} documents) into "
+        f"{len(shards['train'])} training and {len(shards['held_out'])} held-out shards of "
+        f"{sequence_length}-token blocks in {seconds:.1f} s: {output_dir}")
+    return output_dir
+
+
+def source_fingerprint(corpus) -> str:
+    """Identifies a source without reading it: file names, sizes and modification times (local files), the
+    name (hub datasets). A changed file gives a new fingerprint, so cached preparations are not reused."""
+    digest = hashlib.sha256(corpus.encode("utf-8"))
+    if corpus == DEFAULT_CORPUS or not (corpus.startswith("hf:") or _is_hub_name(corpus)):
+        for path in corpus_files(corpus):
+            if "://" in path:
+                import tensorflow as tf
+
+                info = tf.io.gfile.stat(path)
+                size, mtime = info.length, info.mtime_nsec
+            else:
+                info = os.stat(path)
+                size, mtime = info.st_size, info.st_mtime_ns
+            digest.update(f"\n{os.path.basename(path) if corpus == DEFAULT_CORPUS else path}\t{size}\t"
+                          f"{mtime if corpus != DEFAULT_CORPUS else ''}".encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _is_hub_name(corpus):
+    from tfssl.data.corpus import _looks_like_hub_name
+
+    return _looks_like_hub_name(corpus)
+
+
+def _claim(output_dir, identity):
+    """Records what `output_dir` is being prepared from; refuses a directory prepared from something else."""
+    path = os.path.join(output_dir, "prepare.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            earlier = json.load(f)
+        if earlier != json.loads(json.dumps(identity)):
+            raise PreparedDataError(
+                f"{output_dir} holds a preparation of another source or with other settings ({path}). Choose "
+                "another output directory, or delete this one to start over.")
+    elif os.listdir(output_dir):
+        raise PreparedDataError(f"{output_dir} is not empty and holds no tfssl preparation; choose an empty or new "
+                                "directory.")
+    else:
+        write_json_atomically(path, identity)
+
+
+def survey_corpus(documents, held_out_fraction, seed, sample_characters):
+    """The first streaming pass: the held-out rule of `split_documents` (a document is held out when its bucket
+    is below the fraction; if none is and there are two or more documents, the lowest-bucket one is) and,
+    when `sample_characters > 0`, the vocabulary's sample of training documents (`vocabulary_sample`)."""
+    lowest, count, any_held_out = None, 0, False
+
+    def training_documents():
+        nonlocal lowest, count, any_held_out
+        for doc in documents:
+            bucket = held_out_bucket(doc.id, seed)
+            count += 1
+            if lowest is None or bucket < lowest[0]:
+                lowest = (bucket, doc.id)
+            if bucket < held_out_fraction:
+                any_held_out = True
+            else:
+                yield doc
+
+    sample = vocabulary_sample(training_documents(), sample_characters, seed) if sample_characters else None
+    if sample is None:
+        for _ in training_documents():
+            pass
+    forced = lowest[1] if held_out_fraction > 0 and not any_held_out and count > 1 else None
+    if sample is not None:  # texts of training documents only
+        sample = [doc.text for doc in sample if doc.id != forced]
+
+    def is_held_out(doc):
+        return doc.id == forced or held_out_bucket(doc.id, seed) < held_out_fraction
+
+    return {"sample": sample, "is_held_out": is_held_out, "documents": count}
+
+
+def _prepare_tokenizer(output_dir, tokenizer_dir, sample, vocabulary_size, lowercase, show_progress, log):
+    """`output_dir/tokenizer/`: a copy of `tokenizer_dir`, or a vocabulary trained on a seeded sample. Written
+    under a temporary name and renamed, so a rerun after a kill reuses it (WordPiece training is not
+    reproducible across processes; the shards must all index one vocabulary)."""
+    target = os.path.join(output_dir, TOKENIZER)
+    if os.path.isfile(os.path.join(target, "vocab.txt")):
+        return target
+    temporary = target + ".tmp"
+    shutil.rmtree(temporary, ignore_errors=True)
+    if tokenizer_dir:
+        from tfssl.training.run_directory import _copy_tokenizer_files
+
+        if not os.path.isfile(os.path.join(tokenizer_dir, "vocab.txt")):
+            raise PreparedDataError(f"No vocab.txt in --tokenizer_dir={tokenizer_dir}: give a WordPiece tokenizer "
+                                    "directory (a run's tokenizer/, or a BERT-style model directory).")
+        _copy_tokenizer_files(tokenizer_dir, temporary)
+    else:
+        from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
+
+        log(f"Training a {vocabulary_size}-token WordPiece vocabulary on a sample of {len(sample):,} documents "
+            f"({sum(map(len, sample)):,} characters) ...")
+        train_wordpiece(sample, temporary, vocabulary_size, lowercase, show_progress=show_progress,
+                        length=len(sample))
+    os.replace(temporary, target)
+    return target
+
+
+def vocabulary_sample(documents, max_characters, seed=0):
+    """A reproducible sample of whole documents (`Document`s), at most `max_characters` in all, in corpus order.
+
+    Each document's priority is a hash of (seed, id); the sample is the lowest-priority documents that fit,
+    kept in a heap while streaming, so its memory is bounded by `max_characters` whatever the corpus size,
+    and the choice does not depend on the order documents arrive in."""
+    heap, total = [], 0  # (-priority, position, document): the highest priority on top, evicted first
+    for position, doc in enumerate(documents):
+        priority = held_out_bucket(doc.id, f"vocabulary-{seed}")
+        if len(doc.text) > max_characters:
+            continue
+        heapq.heappush(heap, (-priority, position, doc))
+        total += len(doc.text)
+        while total > max_characters:
+            total -= len(heapq.heappop(heap)[2].text)
+    return [doc for _, _, doc in sorted(heap, key=lambda item: item[1])]
+
+
+def _chunks(documents, is_held_out, shard_characters):
+    """Yields `(split, index, texts)` chunks of about `shard_characters`, in corpus order per split."""
+    pending = {"train": [], "held_out": []}
+    sizes = {"train": 0, "held_out": 0}
+    counts = {"train": 0, "held_out": 0}
+    for doc in documents:
+        split = "held_out" if is_held_out(doc) else "train"
+        pending[split].append(doc.text)
+        sizes[split] += len(doc.text)
+        if sizes[split] >= shard_characters:
+            yield split, counts[split], pending[split]
+            pending[split], sizes[split] = [], 0
+            counts[split] += 1
+    for split in ("train", "held_out"):
+        if pending[split]:
+            yield split, counts[split], pending[split]
+
+
+def _run_shard_tasks(output_dir, chunks, task_settings, processes):
+    """Runs one task per chunk (at most 2 per process in flight) and yields `(split, shard)` in chunk order;
+    chunks whose shard is already done (a resumed prepare) are not tokenized again."""
+    processes = os.cpu_count() if processes is None else int(processes)
+    pool = None
+    if processes > 0:
+        pool = multiprocessing.get_context("spawn").Pool(processes, initializer=_start_worker,
+                                                         initargs=task_settings)
+    else:
+        _start_worker(*task_settings)
+    pending = []
+    try:
+        for split, index, texts in chunks:
+            path = os.path.join(output_dir, f"{split}-{index:05d}.bin")
+            done = _read_done(path)
+            if done is not None:
+                pending.append((split, done))
+            elif pool is None:
+                pending.append((split, write_shard(path, texts)))
+            else:
+                pending.append((split, pool.apply_async(write_shard, (path, texts))))
+            while len(pending) > 2 * max(processes, 1) or (pending and _ready(pending[0][1])):
+                split_done, result = pending.pop(0)
+                yield split_done, _result(result)
+        for split_done, result in pending:
+            yield split_done, _result(result)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+def _ready(result):
+    return not hasattr(result, "ready") or result.ready()
+
+
+def _result(result):
+    return result.get() if hasattr(result, "get") else result
+
+
+def _read_done(path):
+    try:
+        with open(path + ".done", encoding="utf-8") as f:
+            done = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+    return done if os.path.isfile(path) and os.path.getsize(path) == done["bytes"] else None
+
+
+_WORKER = {}
+
+
+def _start_worker(vocab_file, lowercase, sequence_length, cls_id, sep_id, dtype):
+    """Loads the `tokenizers` WordPiece tokenizer once per process (the same normalization and splitting as
+    `train_wordpiece`, hence as tensorflow-text's `FastBertTokenizer` on the same vocab.txt)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the processes are the parallelism
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    tokenizer = Tokenizer(models.WordPiece.from_file(vocab_file, unk_token="[UNK]", max_input_chars_per_word=100))
+    tokenizer.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                                      strip_accents=lowercase, lowercase=lowercase)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    _WORKER.update(tokenizer=tokenizer, sequence_length=sequence_length, cls=cls_id, sep=sep_id, dtype=dtype)
+
+
+def pack_blocks(token_lists, sequence_length, cls_id, sep_id, dtype="int32"):
+    """Documents' ids -> `(blocks, sequence_length)`: joined with [SEP] after each, cut into pieces of
+    `sequence_length - 2`, each wrapped as [CLS] piece [SEP]; the tail shorter than a piece is dropped
+    (exactly `pack_token_sequences`, in numpy)."""
+    body = sequence_length - 2
+    lengths = np.fromiter((len(ids) + 1 for ids in token_lists), np.int64, len(token_lists))
+    stream = np.full(int(lengths.sum()), sep_id, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    for ids, end in zip(token_lists, ends):
+        stream[end - 1 - len(ids):end - 1] = ids
+    count = len(stream) // body
+    blocks = np.empty((count, sequence_length), dtype=dtype)
+    blocks[:, 0], blocks[:, -1] = cls_id, sep_id
+    blocks[:, 1:-1] = stream[:count * body].reshape(count, body)
+    return blocks
+
+
+def write_shard(path, texts):
+    """One shard task: tokenize, pack and write `path` atomically; returns the shard's manifest entry."""
+    worker = _WORKER
+    encodings = worker["tokenizer"].encode_batch(texts, add_special_tokens=False)
+    blocks = pack_blocks([e.ids for e in encodings], worker["sequence_length"], worker["cls"], worker["sep"],
+                         worker["dtype"]).astype("<" + np.dtype(worker["dtype"]).str[1:], copy=False)
+    temporary = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(temporary, "wb") as f:
+            blocks.tofile(f)
+        os.replace(temporary, path)
+    except OSError as e:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise PreparedDataError(f"Could not write the shard {path} ({e.strerror or e}). Finished shards are kept: "
+                                "free disk space and rerun the same command to continue.") from e
+    shard = {"file": os.path.basename(path), "blocks": int(len(blocks)), "documents": len(texts),
+             "characters": sum(map(len, texts)), "sha256": file_sha256(path), "bytes": int(blocks.nbytes)}
+    write_json_atomically(path + ".done", shard)
+    return shard
+
+
+def _progress(show):
+    """A characters-processed bar (tqdm), or a silent stand-in."""
+    if show:
+        from tqdm.auto import tqdm
+
+        return tqdm(unit="char", unit_scale=True, desc="tokenizing and packing")
+
+    class Silent:
+        def update(self, _):
+            pass
+
+        def close(self):
+            pass
+
+    return Silent()
+
+
+def check_manifest_tokenizer(directory, tokenizer_dir):
+    """Fails, before any work, when `tokenizer_dir`'s vocabulary is not the one the shards were made with."""
+    manifest = read_manifest(directory)
+    actual = vocabulary_sha256(tokenizer_dir)
+    if actual != manifest["tokenizer"]["sha256"]:
+        raise PreparedDataError(
+            f"The vocabulary in {tokenizer_dir} is not the one {directory} was prepared with (vocab.txt SHA-256 "
+            f"{actual[:12]}... vs {manifest['tokenizer']['sha256'][:12]}...). Use {os.path.join(directory, TOKENIZER)}, "
+            "or prepare the corpus again with --tokenizer_dir set to this vocabulary.")
+    return manifest
