@@ -26,6 +26,7 @@ import json
 import logging
 import multiprocessing
 import os
+from multiprocessing.pool import AsyncResult
 import shutil
 import time
 
@@ -293,11 +294,11 @@ def _run_shard_tasks(output_dir, chunks, task_settings, processes):
 
 
 def _ready(result):
-    return not hasattr(result, "ready") or result.ready()
+    return not isinstance(result, AsyncResult) or result.ready()
 
 
 def _result(result):
-    return result.get() if hasattr(result, "get") else result
+    return result.get() if isinstance(result, AsyncResult) else result
 
 
 def _read_done(path):

@@ -1,19 +1,21 @@
-"""Reading a prepared directory (`tfssl prepare`) as tf.data: each input pipeline reads only its own shards.
+"""Reading a prepared directory (`tfssl prepare`) as tf.data: each input pipeline reads only its own part.
 
-Per epoch `e`, for input pipeline `p` of `P` (one per worker; Model Garden's `input_reader` scheme):
+The training split is cut into *pieces* of at most `piece_blocks` consecutive blocks of one shard file. Per
+epoch `e`, for input pipeline `p` of `P` (one per worker):
 
-    shards --stateless shuffle (seed, e)--> pipeline p takes shards p, p+P, ... (file-level sharding;
-    record-level, every P-th block, when shards < P) --> windows of `window_shards` shards --> each
-    window read whole (`tf.io.read_file` + `decode_raw`) and its blocks permuted, seed (seed, e, window)
-    --> the first `steps_per_epoch * batch_size` blocks --> batches
+    pieces --stateless shuffle (seed, e)--> one stream of T blocks --pipeline p takes the contiguous segment
+    [p * T/P, p * T/P + steps * batch)--> read with FixedLengthRecordDataset (byte offsets, only those
+    pieces) --> windows of `window_blocks`, each permuted with seed (seed, e, p, window) --> batches
+
+So the pipelines of one epoch read disjoint blocks that together are every training block (but the
+remainder of `T / (P * batch)`, fewer than `P * batch` blocks), each reading only the pieces of its own
+segment: file-level sharding at the granularity of pieces, which also covers fewer files than workers
+(where Model Garden falls back to record-level sharding, reading everything everywhere).
 
 Everything is a pure function of (seed, epoch, step), so a run resumed at step s sees the batches an
-uninterrupted run would have. A resume skips whole windows without reading them (their block counts are
-in the manifest) and skips inside one window in memory: nothing already consumed is read again, whatever
-the position. Memory holds one window (`window_shards` shards, about 4 MB each by default), not the corpus.
-
-`steps_per_epoch` is the same on every pipeline: the batches the pipeline with the fewest blocks can
-fill in every epoch (whichever shards it is dealt), so workers stay in step.
+uninterrupted run would have; the resume starts reading at the window that holds step s (block positions are
+arithmetic on the manifest's counts), so nothing already consumed is read again, whatever the position.
+Memory holds a window (`window_blocks` blocks, 4 MB at the defaults), not the corpus.
 
 Example:
 
@@ -34,12 +36,13 @@ from tfssl.data.prepared_manifest import PreparedDataError, read_manifest
 class PreparedDataset:
     """A prepared directory: its manifest (checked against the files) and tf.data readers of its shards."""
 
-    def __init__(self, directory, window_shards=8):
+    def __init__(self, directory, piece_blocks=512, window_blocks=8192):
         self.directory = directory
         self.manifest = read_manifest(directory)
-        self.window_shards = int(window_shards)
+        self.piece_blocks, self.window_blocks = int(piece_blocks), int(window_blocks)
         self.sequence_length = int(self.manifest["sequence_length"])
         self.dtype = tf.as_dtype(self.manifest["dtype"])
+        self.record_bytes = self.sequence_length * self.dtype.size
 
     @property
     def tokenizer_dir(self):
@@ -55,32 +58,38 @@ class PreparedDataset:
         return sum(self.block_counts(split))
 
     def steps_per_epoch(self, batch_size, num_pipelines=1):
-        """Batches of `batch_size` (per pipeline) that every one of `num_pipelines` pipelines fills each epoch."""
-        counts = sorted(self.block_counts("train"))
-        if len(counts) >= num_pipelines:
-            fewest = sum(counts[: len(counts) // num_pipelines])  # the smallest shards a pipeline can be dealt
-        else:
-            fewest = sum(counts) // num_pipelines
-        steps = fewest // batch_size
+        """Batches of `batch_size` (per pipeline) that each of `num_pipelines` pipelines reads per epoch."""
+        steps = self.num_blocks("train") // num_pipelines // batch_size
         if steps < 1:
             raise PreparedDataError(
-                f"{self.directory}: a pipeline holds {fewest} blocks, fewer than its batch of {batch_size}. Lower "
-                "batch_size, use fewer workers, or prepare more text (or smaller shards: --shard_characters).")
+                f"{self.directory}: {self.num_blocks('train')} training blocks do not fill one batch of {batch_size} "
+                f"for each of {num_pipelines} pipeline(s), fewer than its batch. Lower batch_size, use fewer "
+                "workers, or prepare more text.")
         return steps
 
-    def _read_blocks(self, names):
-        """`(shards,)` file names -> `(blocks, sequence_length)` int32: the shards' blocks, concatenated."""
-        raw = tf.strings.reduce_join(tf.map_fn(tf.io.read_file, names, fn_output_signature=tf.string))
-        ids = tf.io.decode_raw(raw, self.dtype, little_endian=True)
-        return tf.reshape(tf.cast(ids, tf.int32), [-1, self.sequence_length])
+    def _pieces(self):
+        """`(file index, first block, blocks)` of every piece of the training split, as int64 arrays."""
+        pieces = [(f, start, min(self.piece_blocks, count - start))
+                  for f, count in enumerate(self.block_counts("train")) for start in range(0, count, self.piece_blocks)]
+        return [np.array(column, np.int64) for column in zip(*pieces)]
+
+    def _read_range(self, file, first, count, file_blocks):
+        """`count` blocks of `file` from block `first`: a `(sequence_length,)` int32 dataset."""
+        records = tf.data.FixedLengthRecordDataset(
+            file, self.record_bytes, header_bytes=first * self.record_bytes,
+            footer_bytes=(file_blocks - first - count) * self.record_bytes)
+        length = self.sequence_length
+        return records.map(lambda r: tf.reshape(tf.cast(tf.io.decode_raw(r, self.dtype, little_endian=True),
+                                                        tf.int32), [length]))
 
     def held_out_blocks(self):
-        """The held-out split's `(sequence_length,)` blocks, in order, one shard in memory at a time."""
-        files = self.files("held_out")
+        """The held-out split's `(sequence_length,)` blocks, in order."""
+        files, counts = self.files("held_out"), self.block_counts("held_out")
         if not files:
             return None
-        dataset = tf.data.Dataset.from_tensor_slices(files).map(lambda name: self._read_blocks(name[None]))
-        return dataset.unbatch().apply(tf.data.experimental.assert_cardinality(self.num_blocks("held_out")))
+        ranges = tf.data.Dataset.from_tensor_slices((files, tf.constant(counts, tf.int64)))
+        dataset = ranges.flat_map(lambda file, count: self._read_range(file, tf.constant(0, tf.int64), count, count))
+        return dataset.apply(tf.data.experimental.assert_cardinality(sum(counts)))
 
     def training_blocks(self, batch_size, seed=0, start_step=0, num_pipelines=1, pipeline_id=0):
         """Endless `(batch_size, sequence_length)` int32 batches for one input pipeline (see the module
@@ -88,45 +97,43 @@ class PreparedDataset:
         steps = self.steps_per_epoch(batch_size, num_pipelines)
         first_epoch, done = divmod(int(start_step), steps)
         files = tf.constant(self.files("train"))
-        counts = tf.constant(self.block_counts("train"), tf.int64)
-        shards = len(self.block_counts("train"))
-        file_level = shards >= num_pipelines
-        per_epoch = steps * batch_size  # blocks this pipeline yields each epoch
-        # Record-level sharding reads the same windows on every pipeline and keeps every P-th block.
-        stride = 1 if file_level else num_pipelines
-        window = self.window_shards
-        seed = int(seed)
+        file_blocks = tf.constant(self.block_counts("train"), tf.int64)
+        piece_file, piece_first, piece_size = (tf.constant(c) for c in self._pieces())
+        share = self.num_blocks("train") // num_pipelines  # blocks per pipeline per epoch, before batching
+        taken = steps * batch_size
+        window = self.window_blocks
+        seed = tf.constant(int(seed), tf.int64)
 
         def epoch_blocks(epoch):
-            skip_blocks = tf.where(epoch == first_epoch, tf.constant(done * batch_size * stride, tf.int64), 0)
-            order = tf.random.experimental.stateless_shuffle(tf.range(shards, dtype=tf.int64),
-                                                             seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-            mine = order[pipeline_id::num_pipelines] if file_level else order  # (my_shards,)
-            windows = -(-tf.size(mine, tf.int64) // window)
-            padded = tf.pad(mine, [[0, windows * window - tf.size(mine, tf.int64)]], constant_values=-1)
-            padded = tf.reshape(padded, [windows, window])  # (windows, window_shards); -1 = no shard
-            sizes = tf.reduce_sum(tf.where(padded >= 0, tf.gather(counts, tf.maximum(padded, 0)), 0), axis=1)
-            ends = tf.cumsum(sizes)  # blocks up to the end of each window
-            first = tf.reduce_sum(tf.cast(ends <= skip_blocks, tf.int64))  # windows skipped unread
-            offset = skip_blocks - tf.concat([[0], ends], 0)[first]  # blocks skipped inside the first window read
-            indices = tf.range(first, windows)
-            starts = tf.where(indices == first, offset, 0)
+            skip = tf.where(epoch == first_epoch, tf.constant(done * batch_size, tf.int64), 0)
+            first_window = skip // window
+            # The pipeline's segment of the epoch's stream, from the first window it still needs.
+            begin = pipeline_id * share + first_window * window
+            end = pipeline_id * share + taken
+            order = tf.random.experimental.stateless_shuffle(tf.range(tf.size(piece_size, tf.int64)),
+                                                             seed=tf.stack([seed, epoch]))
+            sizes = tf.gather(piece_size, order)
+            stops = tf.cumsum(sizes)  # stream position after each piece
+            starts = stops - sizes
+            low, high = tf.maximum(starts, begin), tf.minimum(stops, end)
+            keep = high > low  # pieces overlapping [begin, end)
+            chosen = tf.boolean_mask(order, keep)
+            offsets = tf.boolean_mask(low - starts, keep)
+            counts = tf.boolean_mask(high - low, keep)
+            ranges = tf.data.Dataset.from_tensor_slices((tf.gather(piece_file, chosen),
+                                                         tf.gather(piece_first, chosen) + offsets, counts))
+            blocks = ranges.flat_map(lambda f, first, count: self._read_range(
+                files[f], first, count, file_blocks[f]))
 
-            def window_blocks(index, start):
-                names = tf.gather(files, tf.boolean_mask(padded[index], padded[index] >= 0))
-                blocks = self._read_blocks(names)  # (window blocks, sequence_length)
-                permutation = tf.random.experimental.stateless_shuffle(
-                    tf.range(tf.shape(blocks, out_type=tf.int64)[0]),
-                    seed=tf.random.experimental.stateless_fold_in(tf.stack([tf.constant(seed, tf.int64), epoch]),
-                                                                  index))
-                return tf.data.Dataset.from_tensor_slices(tf.gather(blocks, permutation[start:]))
+            def permuted(index, rows):  # one window: (window or fewer, sequence_length)
+                key = tf.random.experimental.stateless_fold_in(
+                    tf.random.experimental.stateless_fold_in(tf.stack([seed, epoch]), pipeline_id), index)
+                order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(rows, out_type=tf.int64)[0]),
+                                                                 seed=key)
+                start = tf.where(index == first_window, skip - first_window * window, 0)
+                return tf.data.Dataset.from_tensor_slices(tf.gather(rows, order[start:]))
 
-            blocks = tf.data.Dataset.from_tensor_slices((indices, starts)).flat_map(window_blocks)
-            if not file_level:
-                # Global block positions start at skip_blocks; keep those this pipeline owns.
-                blocks = blocks.enumerate(start=skip_blocks).filter(
-                    lambda position, _: position % num_pipelines == pipeline_id).map(lambda _, block: block)
-            return blocks.take(per_epoch - done * batch_size * tf.cast(epoch == first_epoch, tf.int64))
+            return blocks.batch(window).enumerate(start=first_window).flat_map(permuted)
 
         stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_blocks)
         return stream.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
