@@ -89,7 +89,8 @@ class PreparedDataset:
             return None
         ranges = tf.data.Dataset.from_tensor_slices((files, tf.constant(counts, tf.int64)))
         dataset = ranges.flat_map(lambda file, count: self._read_range(file, tf.constant(0, tf.int64), count, count))
-        return dataset.apply(tf.data.experimental.assert_cardinality(sum(counts)))
+        return dataset.apply(tf.data.experimental.assert_cardinality(sum(counts))).with_options(
+            _auto_shard(tf.data.experimental.AutoShardPolicy.DATA))  # Keras splits validation data by rows
 
     def training_blocks(self, batch_size, seed=0, start_step=0, num_pipelines=1, pipeline_id=0):
         """Endless `(batch_size, sequence_length)` int32 batches for one input pipeline (see the module
@@ -136,7 +137,14 @@ class PreparedDataset:
             return blocks.batch(window).enumerate(start=first_window).flat_map(permuted)
 
         stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_blocks)
-        return stream.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        stream = stream.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        return stream.with_options(_auto_shard(tf.data.experimental.AutoShardPolicy.OFF))  # already this pipeline's
+
+
+def _auto_shard(policy):
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = policy
+    return options
 
 
 def all_blocks(directory, split="train"):
