@@ -11,9 +11,11 @@ resumed run skips to the same rows on every worker.
 
 Why not Keras' default (`experimental_distribute_dataset` with auto-sharding)? It cannot shard
 these in-memory streams by file, falls back to DATA sharding with a warning on every worker, and
-leaves the split implicit. Here the split is explicit and tested; file-by-file sharding needs
-sources read as files by tf.data, which tfssl's corpora are not (they are read once, in memory,
-to train the vocabulary and hold out documents).
+leaves the split implicit. Here the split is explicit and tested.
+
+Masked-LM pretraining reads prepared shards instead (`distribute_pipeline_batches`): there each
+worker builds only its own share of every global batch from its own part of the files
+(`PreparedDataset.training_blocks`), so no worker reads or holds the whole corpus.
 """
 
 import tensorflow as tf

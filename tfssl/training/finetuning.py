@@ -107,7 +107,7 @@ def run_finetuning(config: FineTuneConfig) -> dict:
     fit = ResumableFit(classifier, run_dir, epochs, steps_per_epoch, config.save_freq,
                        global_batch_size=config.batch_size if len(train) >= config.batch_size else None,
                        log=lambda message: log(config, message))
-    history, fit_seconds = _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir)
+    history, fit_seconds, steps_trained = _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir)
     save_model_file(classifier, os.path.join(run_dir, "model.keras"))
     fit.finish()
 
@@ -118,7 +118,7 @@ def run_finetuning(config: FineTuneConfig) -> dict:
         "task": config.task,
         "labels": label_names,
         "examples": {"train": len(train), "validation": len(validation), "test": len(test) if test else 0},
-        "steps": int(classifier.optimizer.iterations.numpy()),
+        "steps": steps_trained,
         "resumed_from_step": fit.start_step,
         "fit_seconds": fit_seconds,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
@@ -223,6 +223,7 @@ def _copy_tokenizer(init_from, run_dir):
 def _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir):
     """`fit.run` over the seeded training batches, endlessly repeated (each pass reshuffled), so a
     resumed run skips to the batch an uninterrupted one would be on; keeps the best validation epoch.
+    Returns `(history, seconds, steps trained)`.
     `batches()` builds the dataset anew for each part: a reshuffling dataset continues its shuffle
     sequence across iterators, so iterating one object twice would not repeat the run."""
     metric = "mae" if config.task == "regression" else "accuracy"
@@ -243,9 +244,10 @@ def _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir):
         raise FloatingPointError(f"Fine-tuning diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate "
                                  f"(now {config.learning_rate}); the last good weights are in checkpoint.weights.h5 "
                                  "(best finished epoch) and backup/ (last finite step).")
+    steps = int(fit.model.optimizer.iterations.numpy())  # before the best epoch's state (optimizer too) returns
     if validation_batches is not None and os.path.isfile(checkpoint):
         fit.model.load_weights(checkpoint)
-    return history, seconds
+    return history, seconds, steps
 
 
 def _summary(report):
