@@ -138,7 +138,11 @@ def kill_after_backup(process, state, min_step, kill=None, timeout=300):
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        if state.is_file() and json.loads(state.read_text())["step"] >= min_step:
+        try:
+            step = json.loads(state.read_text())["step"]
+        except (FileNotFoundError, json.JSONDecodeError):  # not written yet, or moved aside by a backup rotation
+            step = -1
+        if step >= min_step:
             (kill or (lambda: process.send_signal(signal.SIGKILL)))()
             return True
         time.sleep(0.01)
