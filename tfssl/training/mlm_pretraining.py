@@ -1,9 +1,12 @@
 """The masked-LM pretraining driver behind `tfssl pretrain mlm` (and its Python equivalent).
 
-    corpus -> prepared shards (`tfssl prepare`, cached: held-out split, WordPiece vocabulary, packed blocks)
-    -> each worker reads its own shards, dynamically masked in tf.data -> strategy scope: encoder + MaskedLMPretrainer, compiled -> model.fit -> held-out
-    evaluation -> saved_models/<name>/<version>/ (fill-mask SavedModel)
+    corpus -> prepared shards (`tfssl prepare`, cached: held-out split, WordPiece vocabulary, packed
+    blocks) -> each worker reads its own part, dynamically masked in tf.data -> strategy scope:
+    encoder + MaskedLMPretrainer, compiled -> model.fit -> held-out evaluation
+    -> saved_models/<name>/<version>/ (fill-mask SavedModel)
 
+A raw corpus is prepared into `<output_dir>/prepared-corpora/<key>/` (reused by later runs on the
+same files and settings); `--corpus` may also name a directory `tfssl prepare` wrote.
 Everything a run produces lands in `<output_dir>/<name>/`: `config.json` (resolved),
 `tokenizer/`, `checkpoint.weights.h5` (best epoch), `model.keras` (final), `backup/`
 (step-level backup: rerunning the same command resumes), `logs/` (TensorBoard),
