@@ -49,6 +49,7 @@ class MLMPretrainConfig:
     text_format: str = "documents"
     on_decode_error: str = "skip"
     held_out_fraction: float = 0.05
+    max_held_out_blocks: int = 4096  # evaluate on at most the first N held-out blocks (bounded on any corpus)
     seed: int = 0
     # Tokenizer: trained from the training split unless tokenizer_dir holds a vocab.txt.
     tokenizer_dir: Optional[str] = None
@@ -101,7 +102,7 @@ class MLMPretrainConfig:
             )
         if self.sequence_length < 8:
             raise ConfigError(f"sequence_length={self.sequence_length} is too short; use at least 8.")
-        for key in ("batch_size", "epochs", "vocabulary_size", "top_k"):
+        for key in ("batch_size", "epochs", "vocabulary_size", "top_k", "max_held_out_blocks"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}.")
         if not 0 < self.mask_selection_rate < 1:

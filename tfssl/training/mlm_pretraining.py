@@ -103,7 +103,7 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     natural_steps = prepared.steps_per_epoch(config.batch_size // workers, workers)
     epoch_steps = config.steps_per_epoch or natural_steps
     held_out = None
-    held_out_blocks = prepared.held_out_blocks()
+    held_out_blocks = prepared.held_out_blocks(config.max_held_out_blocks)
     if held_out_blocks is not None and int(held_out_blocks.cardinality()) > 0:
         held_out = mask_batches(
             held_out_blocks, masker, min(config.batch_size, int(held_out_blocks.cardinality())),
