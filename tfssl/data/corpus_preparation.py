@@ -93,8 +93,10 @@ def prepare_corpus(corpus=DEFAULT_CORPUS, output_dir="prepared", *, text_column=
         return output_dir
 
     started = time.monotonic()
-    survey = survey_corpus(iter_documents(corpus, **read), held_out_fraction, seed,
+    reading = _progress(show_progress, "reading (held-out split, vocabulary sample)")
+    survey = survey_corpus(_counted(iter_documents(corpus, **read), reading), held_out_fraction, seed,
                            0 if tokenizer_dir else sample_characters)
+    reading.close()
     vocab_dir = _prepare_tokenizer(output_dir, tokenizer_dir, survey["sample"], vocabulary_size, lowercase,
                                    show_progress, log)
     from tfssl.tokenizers.wordpiece_trainer import read_vocabulary
@@ -106,7 +108,7 @@ def prepare_corpus(corpus=DEFAULT_CORPUS, output_dir="prepared", *, text_column=
     stats = CorpusStats()
     chunks = _chunks(iter_documents(corpus, stats=stats, **read), survey["is_held_out"], shard_characters)
     shards = {"train": [], "held_out": []}
-    progress = _progress(show_progress)
+    progress = _progress(show_progress, "tokenizing and packing")
     for split, shard in _run_shard_tasks(output_dir, chunks, task_settings, processes):
         shards[split].append(shard)
         progress.update(shard["characters"])
@@ -311,12 +313,19 @@ def _read_done(path):
     return done if os.path.isfile(path) and os.path.getsize(path) == done["bytes"] else None
 
 
-def _progress(show):
+def _counted(documents, progress):
+    """`documents`, advancing `progress` by each one's characters."""
+    for doc in documents:
+        progress.update(len(doc.text))
+        yield doc
+
+
+def _progress(show, description):
     """A characters-processed bar (tqdm), or a silent stand-in."""
     if show:
         from tqdm.auto import tqdm
 
-        return tqdm(unit="char", unit_scale=True, desc="tokenizing and packing")
+        return tqdm(unit="char", unit_scale=True, desc=description)
 
     class Silent:
         def update(self, _):
