@@ -61,3 +61,21 @@ def test_pipelines_split_blocks_even_when_files_are_fewer(tmp_path, small_texts,
     union = set().union(*map(set, shares))
     assert len(union) == sum(map(len, shares)) == 3 * steps * 2  # disjoint, each pipeline its full share
     assert union <= set(everything) and len(union) > len(everything) - 3 * 2
+
+
+@pytest.mark.parametrize("start_step", [1, 7, 40, 95])
+def test_a_resumed_stream_equals_the_uninterrupted_one(prepared, tokenizer, start_step):
+    masker = masker_for_tokenizer(tokenizer, 32)
+    steps = prepared.steps_per_epoch(8, 2)
+    assert start_step < 2 * steps
+    full = list(prepared_mask_batches(prepared, masker, 8, 3, 0, 2, 1).take(start_step + 5).as_numpy_iterator())
+    resumed = list(prepared_mask_batches(prepared, masker, 8, 3, start_step, 2, 1).take(5).as_numpy_iterator())
+    for (x, y, w), (rx, ry, rw) in zip(full[start_step:], resumed):
+        assert all(np.array_equal(x[k], rx[k]) for k in x) and np.array_equal(y, ry) and np.array_equal(w, rw)
+    other = list(prepared_mask_batches(prepared, masker, 8, 3, 0, 2, 0).take(1).as_numpy_iterator())
+    assert not np.array_equal(other[0][0]["token_ids"], full[0][0]["token_ids"])  # its own part and masks
+
+
+def test_too_few_blocks_for_a_batch_names_the_fix(prepared):
+    with pytest.raises(ValueError, match="do not fill one batch of .* Lower batch_size"):
+        prepared.steps_per_epoch(prepared.num_blocks() + 1)

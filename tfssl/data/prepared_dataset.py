@@ -63,7 +63,7 @@ class PreparedDataset:
         if steps < 1:
             raise PreparedDataError(
                 f"{self.directory}: {self.num_blocks('train')} training blocks do not fill one batch of {batch_size} "
-                f"for each of {num_pipelines} pipeline(s), fewer than its batch. Lower batch_size, use fewer "
+                f"for each of {num_pipelines} pipeline(s). Lower batch_size, use fewer "
                 "workers, or prepare more text.")
         return steps
 
