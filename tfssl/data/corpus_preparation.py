@@ -138,7 +138,7 @@ def source_fingerprint(corpus) -> str:
     digest = hashlib.sha256(corpus.encode("utf-8"))
     if corpus == DEFAULT_CORPUS or not (corpus.startswith("hf:") or looks_like_hub_name(corpus)):
         for path in corpus_files(corpus):
-            if "://" in path:
+            if "://" in path:  # read through tf.io.gfile
                 import tensorflow as tf
 
                 info = tf.io.gfile.stat(path)
@@ -146,8 +146,9 @@ def source_fingerprint(corpus) -> str:
             else:
                 info = os.stat(path)
                 size, mtime = info.st_size, info.st_mtime_ns
-            digest.update(f"\n{os.path.basename(path) if corpus == DEFAULT_CORPUS else path}\t{size}\t"
-                          f"{mtime if corpus != DEFAULT_CORPUS else ''}".encode("utf-8"))
+            if corpus == DEFAULT_CORPUS:  # the package's files: install-location and install-time independent
+                path, mtime = os.path.basename(path), ""
+            digest.update(f"\n{path}\t{size}\t{mtime}".encode("utf-8"))
     return digest.hexdigest()
 
 

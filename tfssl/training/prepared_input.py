@@ -17,7 +17,7 @@ from tfssl.config import ConfigError
 from tfssl.data.corpus_preparation import check_manifest_tokenizer, prepare_corpus, source_fingerprint
 from tfssl.data.prepared_dataset import PreparedDataset
 from tfssl.data.prepared_manifest import PreparedDataError, is_prepared_directory, vocabulary_sha256
-from tfssl.training.run_directory import log, tokenizer_dir
+from tfssl.training.run_directory import log, tokenizer_dir, tokenizer_settings
 
 CACHE = "prepared-corpora"
 
@@ -77,7 +77,7 @@ def _earlier_vocabulary(config, run_dir):
         return None
     with open(settings_path, encoding="utf-8") as f:
         earlier = json.load(f)
-    settings = {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}
+    settings = tokenizer_settings(config)
     if earlier != settings:
         raise ConfigError(f"{run_dir} already holds a tokenizer trained with {earlier}, not {settings}. Use another "
                           "--name for a new run, or delete that directory to start over.")

@@ -45,7 +45,7 @@ def tokenizer_dir(run_dir):
 def prepare_tokenizer(config, run_dir, texts):
     """The run's tokenizer: the given directory, the run's earlier one, or a new one."""
     target = tokenizer_dir(run_dir)
-    settings = {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}
+    settings = tokenizer_settings(config)
     settings_path = os.path.join(target, "tfssl_tokenizer.json")
     source = config.tokenizer_dir
     if source is None and os.path.isfile(settings_path):
@@ -68,11 +68,15 @@ def prepare_tokenizer(config, run_dir, texts):
     return WordPieceTokenizer.from_directory(target, lowercase=config.lowercase)
 
 
+def tokenizer_settings(config):
+    """What a run's trained vocabulary depends on; a rerun with other values is refused."""
+    return {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}
+
+
 def remember_tokenizer_settings(config, run_dir):
     """Notes what the run's vocabulary was trained from, so a rerun with other settings is refused."""
-    settings = {"corpus": config.corpus, "vocabulary_size": config.vocabulary_size, "lowercase": config.lowercase}
     with open(os.path.join(tokenizer_dir(run_dir), "tfssl_tokenizer.json"), "w", encoding="utf-8") as f:
-        json.dump(settings, f)
+        json.dump(tokenizer_settings(config), f)
 
 
 def _copy_tokenizer_files(source, target):
