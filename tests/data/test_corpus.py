@@ -97,3 +97,10 @@ def test_split_is_by_document_deterministic_and_stable():
     assert set(d.id for d in held) <= set(d.id for d in held2)
     assert split_documents(docs, 0.1, seed=1)[1] != held
     assert len(split_documents(docs[:3], 0.01)[1]) == 1  # at least one held out
+
+
+def test_a_split_never_holds_out_every_document():
+    docs = [Document(f"doc{i}", f"text {i}") for i in range(3)]
+    train, held = split_documents(docs, 0.999, seed=0)  # every bucket is below the fraction
+    assert len(train) == 1 and len(held) == 2
+    assert split_documents(docs + [Document("new", "x")], 0.999, seed=0)[0] != []

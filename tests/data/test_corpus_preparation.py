@@ -151,6 +151,19 @@ def test_a_failed_write_leaves_no_half_written_shard(corpus, vocab_dir, tmp_path
         assert json.loads((tmp_path / "p" / f"{name}.done").read_text())["bytes"] == (tmp_path / "p" / name).stat().st_size
 
 
+def test_a_tiny_corpus_keeps_a_training_document_and_its_vocabulary(small_texts, tmp_path):
+    (tmp_path / "corpus").mkdir()
+    for i, text in enumerate(small_texts[:2]):
+        (tmp_path / "corpus" / f"speech{i}.txt").write_text(text, encoding="utf-8")
+    corpus = str(tmp_path / "corpus")
+    out = prepare_corpus(corpus, str(tmp_path / "p"), held_out_fraction=0.999, vocabulary_size=300,
+                         sequence_length=32, processes=0, show_progress=False)
+    train, held_out = split_documents(load_corpus(corpus), 0.999, 0)
+    manifest = read_manifest(out)
+    assert manifest["documents"] == {"train": 1, "held_out": 1} == {"train": len(train), "held_out": len(held_out)}
+    assert len(all_blocks(out, "train")) > 10  # the vocabulary was trained on the document that trains
+
+
 def test_vocabulary_sample_is_bounded_seeded_and_order_free():
     docs = [Document(f"d{i}", "x" * (10 + i % 7)) for i in range(500)]
     sample = vocabulary_sample(docs, 1000, seed=1)

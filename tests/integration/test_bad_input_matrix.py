@@ -67,6 +67,7 @@ def test_vocabulary_that_does_not_match_the_checkpoint(tmp_path, capsys, runs, v
     code, err = run_cli(capsys, f"--corpus={corpus}", f"--init_from={tmp_path / 'other.keras'}",
                         f"--tokenizer_dir={vocab_dir}", "--sequence_length=32", runs)
     assert code == 2 and "does not match the checkpoint" in err and "tokenizer_dir" in err
+    assert not (tmp_path / "runs" / "prepared-corpora").exists()  # refused before any corpus work
 
 
 @pytest.mark.slow

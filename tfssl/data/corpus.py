@@ -127,8 +127,9 @@ def split_documents(
 ) -> Tuple[List[Document], List[Document]]:
     """Splits by document, by a hash of (seed, id): stable across runs and machines.
 
-    Adding documents never moves existing ones between the splits. At least one document is
-    held out when `held_out_fraction > 0` and there are two or more documents.
+    Adding documents never moves existing ones between the splits. With two or more documents and
+    `held_out_fraction > 0`, each split keeps at least one: the lowest-bucket document is held out when
+    none falls below the fraction, and the highest-bucket one trains when all do.
     """
     if not 0.0 <= held_out_fraction < 1.0:
         raise CorpusError(f"held_out_fraction must be in [0, 1), got {held_out_fraction}.")
@@ -142,6 +143,10 @@ def split_documents(
         smallest = min(documents, key=bucket)
         held_out = [smallest]
         train = [d for d in documents if d is not smallest]
+    if held_out_fraction > 0 and not train and len(documents) > 1:
+        largest = max(documents, key=bucket)
+        train = [largest]
+        held_out = [d for d in documents if d is not largest]
     return train, held_out
 
 

@@ -171,12 +171,13 @@ def _claim(output_dir, identity):
 
 def survey_corpus(documents, held_out_fraction, seed, sample_characters):
     """The first streaming pass: the held-out rule of `split_documents` (a document is held out when its bucket
-    is below the fraction; if none is and there are two or more documents, the lowest-bucket one is) and,
-    when `sample_characters > 0`, the vocabulary's sample of training documents (`vocabulary_sample`)."""
-    lowest, count, any_held_out = None, 0, False
+    is below the fraction; with two or more documents, the lowest-bucket one is held out if none is, and the
+    highest-bucket one trains if all are held out) and, when `sample_characters > 0`, the vocabulary's sample of
+    training documents (`vocabulary_sample`)."""
+    lowest, highest, count, any_held_out, any_training = None, None, 0, False, False
 
     def training_documents():
-        nonlocal lowest, count, any_held_out
+        nonlocal lowest, highest, count, any_held_out, any_training
         for doc in documents:
             bucket = held_out_bucket(doc.id, seed)
             count += 1
@@ -184,7 +185,10 @@ def survey_corpus(documents, held_out_fraction, seed, sample_characters):
                 lowest = (bucket, doc.id)
             if bucket < held_out_fraction:
                 any_held_out = True
+                if not any_training and (highest is None or bucket > highest[0]):
+                    highest = (bucket, doc)  # the fallback training document: one held in memory at most
             else:
+                any_training, highest = True, None
                 yield doc
 
     sample = vocabulary_sample(training_documents(), sample_characters, seed) if sample_characters else None
@@ -192,10 +196,15 @@ def survey_corpus(documents, held_out_fraction, seed, sample_characters):
         for _ in training_documents():
             pass
     forced = lowest[1] if held_out_fraction > 0 and not any_held_out and count > 1 else None
+    kept = highest[1].id if not any_training and count > 1 else None
     if sample is not None:  # texts of training documents only
         sample = [doc.text for doc in sample if doc.id != forced]
+        if kept is not None and len(highest[1].text) <= sample_characters:
+            sample = [highest[1].text]
 
     def is_held_out(doc):
+        if doc.id == kept:
+            return False
         return doc.id == forced or held_out_bucket(doc.id, seed) < held_out_fraction
 
     return {"sample": sample, "is_held_out": is_held_out, "documents": count}

@@ -38,6 +38,7 @@ from tfssl.export.fill_mask_export import export_fill_mask
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 from tfssl.training.callbacks import TimeBudget, TrainingCurves
+from tfssl.training.checkpoint_fit import check_checkpoint_fits
 from tfssl.training.run_directory import (
     export_assets,
     history_is_finite,
@@ -66,6 +67,8 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
             f"No model at {config.init_from}: give a run directory holding model.keras, a .keras file, or a Hugging "
             "Face model directory (config.json + model.safetensors).")
     config = _with_checkpoint_tokenizer(for_this_worker(config))
+    if config.init_from:
+        check_checkpoint_fits(config.init_from, config.tokenizer_dir, config.sequence_length)
     if in_multi_worker_mode(strategy) and not (config.tokenizer_dir or is_prepared_directory(config.corpus)):
         raise ConfigError(
             "Multi-worker pretraining needs one vocabulary for all workers, and WordPiece training is not "
