@@ -50,6 +50,8 @@ class MLMPretrainConfig:
     on_decode_error: str = "skip"
     held_out_fraction: float = 0.05
     max_held_out_blocks: int = 4096  # evaluate on at most the first N held-out blocks (bounded on any corpus)
+    # Write input_blocks/pipeline-P.tsv in the run directory: the prepared block ids each step reads.
+    record_input_blocks: bool = False
     seed: int = 0
     # Tokenizer: trained from the training split unless tokenizer_dir holds a vocab.txt.
     tokenizer_dir: Optional[str] = None

@@ -76,6 +76,26 @@ def test_a_resumed_stream_equals_the_uninterrupted_one(prepared, tokenizer, star
     assert not np.array_equal(other[0][0]["token_ids"], full[0][0]["token_ids"])  # its own part and masks
 
 
+def test_block_ids_name_the_blocks_read_and_resume_alike(prepared, tokenizer, tmp_path):
+    every = all_blocks(prepared.directory)
+    steps = prepared.steps_per_epoch(4, 2)
+    with_ids = list(prepared.training_blocks(4, seed=3, num_pipelines=2, pipeline_id=1, with_block_ids=True)
+                    .take(steps + 2).as_numpy_iterator())
+    plain = list(prepared.training_blocks(4, seed=3, num_pipelines=2, pipeline_id=1).take(steps + 2)
+                 .as_numpy_iterator())
+    for (ids, blocks), same in zip(with_ids, plain):
+        assert np.array_equal(blocks, same) and np.array_equal(every[ids], blocks)  # an id is its block's row
+    resumed = next(prepared.training_blocks(4, seed=3, start_step=steps + 1, num_pipelines=2, pipeline_id=1,
+                                            with_block_ids=True).as_numpy_iterator())
+    assert np.array_equal(resumed[0], with_ids[steps + 1][0])
+
+    record = tmp_path / "blocks.tsv"
+    masker = masker_for_tokenizer(tokenizer, 32)
+    list(prepared_mask_batches(prepared, masker, 4, 3, 0, 2, 1, record_blocks_to=str(record)).take(3))
+    lines = dict(line.split("\t") for line in record.read_text().splitlines())
+    assert [int(i) for i in lines["2"].split()] == list(with_ids[2][0])  # step 2's line names step 2's blocks
+
+
 def test_too_few_blocks_for_a_batch_names_the_fix(prepared):
     with pytest.raises(ValueError, match="do not fill one batch of .* Lower batch_size"):
         prepared.steps_per_epoch(prepared.num_blocks() + 1)

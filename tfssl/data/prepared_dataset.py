@@ -73,14 +73,18 @@ class PreparedDataset:
                   for f, count in enumerate(self.block_counts("train")) for start in range(0, count, self.piece_blocks)]
         return [np.array(column, np.int64) for column in zip(*pieces)]
 
-    def _read_range(self, file, first, count, file_blocks):
-        """`count` blocks of `file` from block `first`: a `(sequence_length,)` int32 dataset."""
+    def _read_range(self, file, first, count, file_blocks, first_id=None):
+        """`count` blocks of `file` from block `first`: a `(sequence_length,)` int32 dataset, or
+        `(block id, block)` pairs numbered from `first_id` when it is given."""
         records = tf.data.FixedLengthRecordDataset(
             file, self.record_bytes, header_bytes=first * self.record_bytes,
             footer_bytes=(file_blocks - first - count) * self.record_bytes)
         length = self.sequence_length
-        return records.map(lambda r: tf.reshape(tf.cast(tf.io.decode_raw(r, self.dtype, little_endian=True),
-                                                        tf.int32), [length]))
+        blocks = records.map(lambda r: tf.reshape(tf.cast(tf.io.decode_raw(r, self.dtype, little_endian=True),
+                                                          tf.int32), [length]))
+        if first_id is None:
+            return blocks
+        return tf.data.Dataset.zip((tf.data.Dataset.range(first_id, first_id + count), blocks))
 
     def held_out_blocks(self, limit=None):
         """The held-out split's `(sequence_length,)` blocks in order, the first `limit` of them if given (an
@@ -94,14 +98,18 @@ class PreparedDataset:
         return dataset.take(total).apply(tf.data.experimental.assert_cardinality(total)).with_options(
             _auto_shard(tf.data.experimental.AutoShardPolicy.DATA))  # Keras splits validation data by rows
 
-    def training_blocks(self, batch_size, seed=0, start_step=0, num_pipelines=1, pipeline_id=0):
+    def training_blocks(self, batch_size, seed=0, start_step=0, num_pipelines=1, pipeline_id=0, with_block_ids=False):
         """Endless `(batch_size, sequence_length)` int32 batches for one input pipeline (see the module
-        docstring), from global step `start_step` on; every epoch is `steps_per_epoch` batches."""
+        docstring), from global step `start_step` on; every epoch is `steps_per_epoch` batches.
+
+        With `with_block_ids`, each batch is `(block ids, blocks)`: a block's id is its position in the training
+        split in shard order (as in `all_blocks`), which says exactly what data a step saw."""
         steps = self.steps_per_epoch(batch_size, num_pipelines)
         first_epoch, done = divmod(int(start_step), steps)
         files = tf.constant(self.files("train"))
         file_blocks = tf.constant(self.block_counts("train"), tf.int64)
         piece_file, piece_first, piece_size = (tf.constant(c) for c in self._pieces())
+        file_first_id = tf.constant(np.cumsum([0] + self.block_counts("train"))[:-1], tf.int64)
         share = self.num_blocks("train") // num_pipelines  # blocks per pipeline per epoch, before batching
         taken = steps * batch_size
         window = self.window_blocks
@@ -126,15 +134,17 @@ class PreparedDataset:
             ranges = tf.data.Dataset.from_tensor_slices((tf.gather(piece_file, chosen),
                                                          tf.gather(piece_first, chosen) + offsets, counts))
             blocks = ranges.flat_map(lambda f, first, count: self._read_range(
-                files[f], first, count, file_blocks[f]))
+                files[f], first, count, file_blocks[f], file_first_id[f] + first if with_block_ids else None))
 
-            def permuted(index, rows):  # one window: (window or fewer, sequence_length)
+            def permuted(index, window_data):  # one window: (window or fewer, sequence_length), ids alike
+                rows = window_data[1] if with_block_ids else window_data
                 key = tf.random.experimental.stateless_fold_in(
                     tf.random.experimental.stateless_fold_in(tf.stack([seed, epoch]), pipeline_id), index)
                 order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(rows, out_type=tf.int64)[0]),
                                                                  seed=key)
                 start = tf.where(index == first_window, skip - first_window * window, 0)
-                return tf.data.Dataset.from_tensor_slices(tf.gather(rows, order[start:]))
+                return tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(
+                    lambda column: tf.gather(column, order[start:]), window_data))
 
             return blocks.batch(window).enumerate(start=first_window).flat_map(permuted)
 

@@ -10,7 +10,8 @@ same files and settings); `--corpus` may also name a directory `tfssl prepare` w
 Everything a run produces lands in `<output_dir>/<name>/`: `config.json` (resolved),
 `tokenizer/`, `checkpoint.weights.h5` (best epoch), `model.keras` (final), `backup/`
 (step-level backup: rerunning the same command resumes), `logs/` (TensorBoard),
-`history.csv`, `training_curves.png`, `metrics.json`.
+`history.csv`, `training_curves.png`, `metrics.json`, and with `record_input_blocks`,
+`input_blocks/pipeline-P.tsv` (the prepared block ids each step of input pipeline P read).
 
 Example:
 
@@ -143,9 +144,13 @@ def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
         TrainingCurves(os.path.join(run_dir, "training_curves.png")),
     ] + ([budget] if budget else [])
     fit_started = time.monotonic()
+    record_dir = os.path.join(run_dir, "input_blocks")
+    if config.record_input_blocks:
+        os.makedirs(record_dir, exist_ok=True)
     history = fit.run(
-        lambda step, count, index: prepared_mask_batches(prepared, masker, config.batch_size // count, config.seed,
-                                                         step, count, index),
+        lambda step, count, index: prepared_mask_batches(
+            prepared, masker, config.batch_size // count, config.seed, step, count, index,
+            record_blocks_to=os.path.join(record_dir, f"pipeline-{index}.tsv") if config.record_input_blocks else None),
         callbacks, validation_data=held_out, verbose=config.verbose, budget=budget, per_pipeline=True)
     train = prepared_mask_batches(prepared, masker, config.batch_size // workers, config.seed)  # for the baseline
     fit_seconds = time.monotonic() - fit_started
