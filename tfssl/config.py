@@ -249,6 +249,7 @@ class CausalLMPretrainConfig:
     on_decode_error: str = "skip"
     held_out_fraction: float = 0.05
     held_out_split: str = "documents"
+    max_held_out_tokens: int = 2_000_000  # a prepared directory's held-out stream is cut here (bounded on any corpus)
     seed: int = 0
     # Tokenizer: trained on the training split unless tokenizer_dir holds one.
     tokenizer: str = "sentencepiece"

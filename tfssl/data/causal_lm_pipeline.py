@@ -20,6 +20,9 @@ Example:
 >>> stream = token_stream(texts, tokenizer)
 >>> train = lm_batches(stream, sequence_length=128, batch_size=32, seed=0)   # infinite, use steps_per_epoch
 >>> held_out = lm_batches(held_out_stream, 128, 32, training=False)           # one pass, in order
+
+A prepared directory (`tfssl prepare --layout=causal`) already holds these windows (offset 0, cut per shard):
+`prepared_lm_batches` reads one input pipeline's share of them, resumable at any step without re-reading.
 """
 
 import numpy as np
@@ -81,3 +84,11 @@ def lm_batches(stream, sequence_length, batch_size, seed=0, training=True, rando
     return batches.map(lambda w: ({"token_ids": w[:, :-1]}, w[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE
     )
+
+
+def prepared_lm_batches(prepared, batch_size, seed=0, start_step=0, num_pipelines=1, pipeline_id=0):
+    """One input pipeline's `(x={"token_ids"}, y)` batches from a causal prepared directory
+    (`PreparedDataset.training_blocks`: a pure function of (seed, step), each pipeline its own blocks)."""
+    windows = prepared.training_blocks(batch_size, seed, start_step, num_pipelines, pipeline_id)
+    return windows.map(lambda w: ({"token_ids": w[:, :-1]}, w[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE)

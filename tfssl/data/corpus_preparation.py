@@ -2,7 +2,7 @@
 
     stream documents --hash--> train / held-out (by document, as `split_documents`)
         |--(no --tokenizer_dir) seeded sample of <= sample_characters --> WordPiece vocabulary
-        '--> chunks of ~shard_characters --> shard tasks (a process pool) --> <split>-NNNNN.bin + manifest.json
+        '--> chunks of ~shard_characters --> shard tasks (a process pool, or Beam) --> <split>-NNNNN.bin + manifest.json
 
 The corpus is read as a stream (`iter_documents`), twice when a vocabulary is trained (once to
 sample it, once to shard); nothing holds more than the vocabulary sample and a few chunks in flight,
@@ -12,7 +12,8 @@ in-graph `WordPieceTokenizer`, tested), packs as `pack_token_sequences` does ([C
 documents joined by [SEP], the tail shorter than a block dropped per shard), and writes its file
 atomically (temporary name, then rename), then a small `.done` note. A killed prepare rerun with the
 same command keeps every finished shard and ends with the same bytes as an uninterrupted one; a full
-disk leaves no half-written shard under a final name.
+disk leaves no half-written shard under a final name. The tasks run in a local process pool, or with
+`runner="beam"` in an Apache Beam pipeline (`beam_preparation`: the same shards, byte for byte).
 
 Example:
 
@@ -44,10 +45,11 @@ from tfssl.data.prepared_manifest import (
     PreparedDataError,
     id_dtype,
     read_manifest,
+    tokenizer_sha256,
     vocabulary_sha256,
     write_json_atomically,
 )
-from tfssl.data.shard_writing import start_shard_worker, write_shard
+from tfssl.data.shard_writing import LAYOUTS, decoder_vocabulary_size, start_shard_worker, write_shard
 
 logger = logging.getLogger(__name__)
 TOKENIZER = "tokenizer"
@@ -57,7 +59,9 @@ TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "spec
 def prepare_corpus(corpus=DEFAULT_CORPUS, output_dir="prepared", *, text_column="text", text_format="documents",
                    on_decode_error="skip", tokenizer_dir=None, vocabulary_size=8192, lowercase=True,
                    sequence_length=128, held_out_fraction=0.05, seed=0, shard_characters=500_000,
-                   sample_characters=64_000_000, processes=None, show_progress=True, log=logger.info) -> str:
+                   sample_characters=64_000_000, processes=None, runner="local", beam_options=(),
+                   show_progress=True, log=logger.info, layout="masked", tokenizer="sentencepiece",
+                   sentencepiece_model_type="bpe") -> str:
     """Prepares `corpus` into `output_dir` (see the module docstring) and returns `output_dir`.
 
     An `output_dir` already prepared with the same source and settings is returned as it is; one that
@@ -65,23 +69,42 @@ def prepare_corpus(corpus=DEFAULT_CORPUS, output_dir="prepared", *, text_column=
 
     Args:
         corpus, text_column, text_format, on_decode_error: as `load_corpus`.
-        tokenizer_dir: an existing WordPiece vocabulary (vocab.txt) to use instead of training one.
-        vocabulary_size, lowercase: the vocabulary trained when `tokenizer_dir` is None.
-        sequence_length: tokens per block, [CLS] and [SEP] included.
+        layout: "masked" (WordPiece [CLS] ... [SEP] blocks, for `pretrain mlm`) or "causal" (windows of
+            `sequence_length + 1` tokens of a decoder tokenizer, for `pretrain clm`).
+        tokenizer_dir: an existing tokenizer to use instead of training one: a WordPiece vocabulary (vocab.txt)
+            for "masked", a decoder tokenizer directory (tfssl_tokenizer.json) for "causal".
+        vocabulary_size, lowercase: the vocabulary trained when `tokenizer_dir` is None ("masked": WordPiece).
+        tokenizer, sentencepiece_model_type: the decoder tokenizer trained for "causal" ("sentencepiece" or
+            "character"), as `pretrain clm` trains it.
+        sequence_length: tokens per block ("masked": [CLS] and [SEP] included; "causal": the model's context).
         held_out_fraction, seed: the document-level held-out split (`held_out_bucket`).
         shard_characters: text per shard task (about 0.5 MB: many more shards than workers).
         sample_characters: the vocabulary's sample, a seeded choice of whole documents up to this size
             (the default corpus, 12 MB, is sampled whole).
         processes: shard-task processes (default: one per CPU); 0 runs the tasks in this process.
+        runner: "local" (a process pool) or "beam" (an Apache Beam pipeline, `pip install "tfssl[beam]"`: the
+            direct runner with `processes` worker processes, or what `beam_options` choose).
+        beam_options: "--key=value" Beam pipeline options (e.g. "--runner=DataflowRunner"), with runner="beam".
     """
-    if sequence_length < 3:
-        raise PreparedDataError(f"sequence_length must be at least 3 ([CLS] token [SEP]), got {sequence_length}.")
+    if layout not in LAYOUTS:
+        raise PreparedDataError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}.")
+    if sequence_length < (3 if layout == "masked" else 2):
+        raise PreparedDataError(f"sequence_length={sequence_length} is too short for {layout} blocks.")
     if not 0.0 <= held_out_fraction < 1.0:
         raise PreparedDataError(f"held_out_fraction must be in [0, 1), got {held_out_fraction}.")
+    if runner not in ("local", "beam"):
+        raise PreparedDataError(f'runner must be "local" or "beam", got {runner!r}.')
+    if runner == "beam":  # before any reading: a missing Beam fails at once
+        from tfssl.data.beam_preparation import import_beam, run_shard_tasks_with_beam
+
+        import_beam()
     read = dict(text_column=text_column, text_format=text_format, on_decode_error=on_decode_error)
     settings = {"shard_characters": int(shard_characters), "sample_characters": int(sample_characters),
                 "vocabulary_size": int(vocabulary_size), "lowercase": bool(lowercase),
                 "tokenizer_dir": os.path.abspath(tokenizer_dir) if tokenizer_dir else None}
+    if layout == "causal":  # (masked-LM identities stay as they were, so earlier preparations are still found)
+        settings.update(layout=layout, tokenizer=tokenizer, sentencepiece_model_type=sentencepiece_model_type)
+        del settings["lowercase"]
     identity = {"source": {"corpus": corpus, **read, "fingerprint": source_fingerprint(corpus)},
                 "sequence_length": int(sequence_length),
                 "split": {"held_out_fraction": float(held_out_fraction), "seed": int(seed), "by": "document"},
@@ -97,28 +120,38 @@ def prepare_corpus(corpus=DEFAULT_CORPUS, output_dir="prepared", *, text_column=
     survey = survey_corpus(_counted(iter_documents(corpus, **read), reading), held_out_fraction, seed,
                            0 if tokenizer_dir else sample_characters)
     reading.close()
-    vocab_dir = _prepare_tokenizer(output_dir, tokenizer_dir, survey["sample"], vocabulary_size, lowercase,
-                                   show_progress, log)
-    from tfssl.tokenizers.wordpiece_trainer import read_vocabulary
+    if layout == "causal":
+        vocab_dir = _prepare_decoder_tokenizer(output_dir, tokenizer_dir, survey["sample"], tokenizer,
+                                               vocabulary_size, sentencepiece_model_type, show_progress, log)
+        size, tokenizer_kind = decoder_vocabulary_size(vocab_dir)
+        tokenizer_entry = {"kind": tokenizer_kind, "sha256": tokenizer_sha256(vocab_dir), "vocabulary_size": size}
+    else:
+        vocab_dir = _prepare_tokenizer(output_dir, tokenizer_dir, survey["sample"], vocabulary_size, lowercase,
+                                       show_progress, log)
+        from tfssl.tokenizers.wordpiece_trainer import read_vocabulary
 
-    vocabulary = read_vocabulary(vocab_dir)
-    dtype = id_dtype(len(vocabulary))
-    task_settings = (os.path.join(vocab_dir, "vocab.txt"), bool(lowercase), int(sequence_length),
-                     vocabulary.index("[CLS]"), vocabulary.index("[SEP]"), dtype)
+        size = len(read_vocabulary(vocab_dir))
+        tokenizer_entry = {"kind": "wordpiece", "sha256": vocabulary_sha256(vocab_dir), "vocabulary_size": size,
+                           "lowercase": bool(lowercase)}
+    dtype = id_dtype(size)
+    task_settings = (layout, vocab_dir, bool(lowercase), int(sequence_length), dtype)
     stats = CorpusStats()
     chunks = _chunks(iter_documents(corpus, stats=stats, **read), survey["is_held_out"], shard_characters)
     shards = {"train": [], "held_out": []}
     progress = _progress(show_progress, "tokenizing and packing")
-    for split, shard in _run_shard_tasks(output_dir, chunks, task_settings, processes):
+    if runner == "beam":
+        tasks = run_shard_tasks_with_beam(output_dir, chunks, task_settings, processes, beam_options)
+    else:
+        tasks = _run_shard_tasks(output_dir, chunks, task_settings, processes)
+    for split, shard in tasks:
         shards[split].append(shard)
         progress.update(shard["characters"])
     progress.close()
     if not shards["train"] or not sum(s["blocks"] for s in shards["train"]):
         raise PreparedDataError(f"The training split of {corpus!r} holds not one block of {sequence_length} tokens. "
                                 "Add text, or lower sequence_length.")
-    manifest = {"format": FORMAT, **identity, "dtype": dtype, "shards": shards,
-                "tokenizer": {"kind": "wordpiece", "sha256": vocabulary_sha256(vocab_dir),
-                              "vocabulary_size": len(vocabulary), "lowercase": bool(lowercase)},
+    manifest = {"format": FORMAT, **identity, "layout": layout, "dtype": dtype, "shards": shards,
+                "tokenizer": tokenizer_entry,
                 "documents": {split: sum(s["documents"] for s in shards[split]) for split in shards},
                 "skipped_files": stats.skipped}
     write_json_atomically(os.path.join(output_dir, MANIFEST), manifest)
@@ -238,6 +271,30 @@ def _prepare_tokenizer(output_dir, tokenizer_dir, sample, vocabulary_size, lower
     return target
 
 
+def _prepare_decoder_tokenizer(output_dir, tokenizer_dir, sample, kind, vocabulary_size, model_type, show_progress,
+                               log):
+    """`output_dir/tokenizer/` for causal-LM shards: a copy of the decoder tokenizer `tokenizer_dir`, or one trained
+    on the seeded sample as `pretrain clm` trains it (renamed into place when complete, as `_prepare_tokenizer`)."""
+    target = os.path.join(output_dir, TOKENIZER)
+    if os.path.isfile(os.path.join(target, "tfssl_tokenizer.json")):
+        return target
+    temporary = target + ".tmp"
+    shutil.rmtree(temporary, ignore_errors=True)
+    if tokenizer_dir:
+        if not os.path.isfile(os.path.join(tokenizer_dir, "tfssl_tokenizer.json")):
+            raise PreparedDataError(f"No tfssl_tokenizer.json in --tokenizer_dir={tokenizer_dir}: give a decoder "
+                                    "tokenizer directory (a `pretrain clm` run's tokenizer/).")
+        shutil.copytree(tokenizer_dir, temporary)
+    else:
+        from tfssl.tokenizers.decoder_tokenizers import train_decoder_tokenizer
+
+        log(f"Training a {kind} tokenizer on a sample of {len(sample):,} documents ({sum(map(len, sample)):,} "
+            "characters) ...")
+        train_decoder_tokenizer(kind, sample, temporary, vocabulary_size, model_type, show_progress=show_progress)
+    os.replace(temporary, target)
+    return target
+
+
 def vocabulary_sample(documents, max_characters, seed=0):
     """A reproducible sample of whole documents (`Document`s), at most `max_characters` in all, in corpus order.
 
@@ -350,10 +407,11 @@ def _progress(show, description):
 def check_manifest_tokenizer(directory, tokenizer_dir):
     """Fails, before any work, when `tokenizer_dir`'s vocabulary is not the one the shards were made with."""
     manifest = read_manifest(directory)
-    actual = vocabulary_sha256(tokenizer_dir)
+    causal = manifest.get("layout", "masked") == "causal"
+    actual = tokenizer_sha256(tokenizer_dir) if causal else vocabulary_sha256(tokenizer_dir)
     if actual != manifest["tokenizer"]["sha256"]:
         raise PreparedDataError(
-            f"The vocabulary in {tokenizer_dir} is not the one {directory} was prepared with (vocab.txt SHA-256 "
+            f"The vocabulary in {tokenizer_dir} is not the one {directory} was prepared with (SHA-256 "
             f"{actual[:12]}... vs {manifest['tokenizer']['sha256'][:12]}...). Use {os.path.join(directory, TOKENIZER)}, "
             "or prepare the corpus again with --tokenizer_dir set to this vocabulary.")
     return manifest

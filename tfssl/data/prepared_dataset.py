@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfssl.data.corpus_preparation import TOKENIZER
-from tfssl.data.prepared_manifest import PreparedDataError, read_manifest
+from tfssl.data.prepared_manifest import PreparedDataError, read_manifest, record_length
 
 
 class PreparedDataset:
@@ -41,8 +41,10 @@ class PreparedDataset:
         self.manifest = read_manifest(directory)
         self.piece_blocks, self.window_blocks = int(piece_blocks), int(window_blocks)
         self.sequence_length = int(self.manifest["sequence_length"])
+        self.layout = self.manifest.get("layout", "masked")
+        self.record_length = record_length(self.manifest)  # sequence_length (+ 1 for causal windows)
         self.dtype = tf.as_dtype(self.manifest["dtype"])
-        self.record_bytes = self.sequence_length * self.dtype.size
+        self.record_bytes = self.record_length * self.dtype.size
 
     @property
     def tokenizer_dir(self):
@@ -79,7 +81,7 @@ class PreparedDataset:
         records = tf.data.FixedLengthRecordDataset(
             file, self.record_bytes, header_bytes=first * self.record_bytes,
             footer_bytes=(file_blocks - first - count) * self.record_bytes)
-        length = self.sequence_length
+        length = self.record_length
         blocks = records.map(lambda r: tf.reshape(tf.cast(tf.io.decode_raw(r, self.dtype, little_endian=True),
                                                           tf.int32), [length]))
         if first_id is None:
@@ -97,6 +99,24 @@ class PreparedDataset:
         dataset = ranges.flat_map(lambda file, count: self._read_range(file, tf.constant(0, tf.int64), count, count))
         return dataset.take(total).apply(tf.data.experimental.assert_cardinality(total)).with_options(
             _auto_shard(tf.data.experimental.AutoShardPolicy.DATA))  # Keras splits validation data by rows
+
+    def causal_stream(self, split, max_tokens=None):
+        """A causal-LM split as one token stream (numpy int32), the first `max_tokens` if given: each shard's
+        windows overlap by one token, so a shard's stream is every window but its last token, then that token.
+        Reads shards in order and stops when it has enough (bounded on any corpus)."""
+        if self.layout != "causal":
+            raise PreparedDataError(f"{self.directory} holds masked-LM blocks, not causal-LM windows.")
+        pieces, total = [], 0
+        dtype = "<" + np.dtype(self.manifest["dtype"]).str[1:]
+        for file, count in zip(self.files(split), self.block_counts(split)):
+            if not count or (max_tokens is not None and total >= max_tokens):
+                continue
+            windows = np.memmap(file, dtype=dtype, mode="r", shape=(count, self.record_length))
+            piece = np.concatenate([windows[:, :-1].reshape(-1), windows[-1, -1:]]).astype(np.int32)
+            pieces.append(piece)
+            total += len(piece)
+        stream = np.concatenate(pieces) if pieces else np.zeros([0], np.int32)
+        return stream if max_tokens is None else stream[:max_tokens]
 
     def training_blocks(self, batch_size, seed=0, start_step=0, num_pipelines=1, pipeline_id=0, with_block_ids=False):
         """Endless `(batch_size, sequence_length)` int32 batches for one input pipeline (see the module
@@ -162,6 +182,6 @@ def _auto_shard(policy):
 def all_blocks(directory, split="train"):
     """Every block of a split in shard order, as one numpy array (tests and small corpora only)."""
     data = PreparedDataset(directory)
-    arrays = [np.fromfile(f, dtype="<" + np.dtype(data.manifest["dtype"]).str[1:]).reshape(-1, data.sequence_length)
+    arrays = [np.fromfile(f, dtype="<" + np.dtype(data.manifest["dtype"]).str[1:]).reshape(-1, data.record_length)
               for f in data.files(split)]
-    return np.concatenate(arrays).astype(np.int32) if arrays else np.zeros((0, data.sequence_length), np.int32)
+    return np.concatenate(arrays).astype(np.int32) if arrays else np.zeros((0, data.record_length), np.int32)

@@ -83,7 +83,7 @@ def read_manifest(directory) -> dict:
     if manifest.get("format") != FORMAT:
         raise PreparedDataError(f"{path} has format {manifest.get('format')!r}, not {FORMAT!r}: prepare it again "
                                 "with this version of tfssl.")
-    record_bytes = manifest["sequence_length"] * _itemsize(manifest["dtype"])
+    record_bytes = record_length(manifest) * _itemsize(manifest["dtype"])
     for split in SPLITS:
         for shard in manifest["shards"][split]:
             file = os.path.join(directory, shard["file"])
@@ -95,6 +95,22 @@ def read_manifest(directory) -> dict:
                     f"Shard {file} {state} (truncated or damaged). Delete it and rerun the same `tfssl prepare` "
                     "command: it rewrites only the shards that are missing.")
     return manifest
+
+
+def record_length(manifest) -> int:
+    """Tokens per stored block: `sequence_length` for masked-LM blocks, one more for causal-LM windows (the
+    inputs and the next token of the last one)."""
+    return int(manifest["sequence_length"]) + (1 if manifest.get("layout", "masked") == "causal" else 0)
+
+
+def tokenizer_sha256(tokenizer_dir) -> str:
+    """One digest of a tokenizer directory's files (names and bytes): a decoder tokenizer's identity."""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(tokenizer_dir)):
+        path = os.path.join(tokenizer_dir, name)
+        if os.path.isfile(path):
+            digest.update(name.encode("utf-8") + b"\0" + file_sha256(path).encode("ascii"))
+    return digest.hexdigest()
 
 
 def verify_hashes(directory, manifest=None):

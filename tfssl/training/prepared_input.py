@@ -44,6 +44,9 @@ def prepared_corpus(config, run_dir) -> PreparedDataset:
             held_out_fraction=config.held_out_fraction, seed=config.seed, show_progress=config.verbose > 0,
             log=lambda message: log(config, message))
     prepared = PreparedDataset(directory)
+    if prepared.layout != "masked":
+        raise ConfigError(f"{directory} holds causal-LM windows (tfssl prepare --layout=causal), for `pretrain clm`; "
+                          "prepare the corpus again without --layout=causal for masked-LM pretraining.")
     if prepared.sequence_length != config.sequence_length:
         raise ConfigError(f"{directory} was prepared with sequence_length={prepared.sequence_length}, not "
                           f"{config.sequence_length}: pass --sequence_length={prepared.sequence_length}, or prepare "
