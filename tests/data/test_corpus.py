@@ -75,7 +75,7 @@ def test_binary_and_undecodable_files_are_skipped_and_counted_or_raise(tmp_path)
 
 def test_bad_jsonl_line_is_named(tmp_path):
     write(tmp_path / "bad.jsonl", '{"text": "ok"}\n{not json}\n')
-    with pytest.raises(CorpusError, match=r"bad\.jsonl, line 2"):
+    with pytest.raises(CorpusError, match=r"bad\.jsonl, row 2: not valid JSON"):
         load_corpus(str(tmp_path / "bad.jsonl"))
 
 

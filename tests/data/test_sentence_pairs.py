@@ -20,7 +20,8 @@ def test_reads_csv_tsv_and_jsonl_with_chosen_columns(tmp_path):
 
 def test_missing_column_empty_sentence_and_missing_file_are_clear_errors(tmp_path):
     (tmp_path / "t.csv").write_text("premise,entail\nA.,B.\n")
-    with pytest.raises(PairFileError, match=r"t\.csv, row 2: no column 'contra'.*premise"):
+    message = r"t\.csv: no column 'contra' \(columns: \['premise', 'entail'\]\).*negative_column="
+    with pytest.raises(PairFileError, match=message):
         load_sentence_pairs(str(tmp_path / "t.csv"), "premise", "entail", "contra")
     (tmp_path / "e.csv").write_text("a,b\nA.,B.\nC., \n")
     with pytest.raises(PairFileError, match=r"e\.csv, row 3: empty 'b'"):

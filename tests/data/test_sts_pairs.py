@@ -32,14 +32,14 @@ def write(tmp_path, text):
     return str(path)
 
 
-def test_nan_score_missing_column_and_empty_sentence_name_the_line(tmp_path):
+def test_nan_score_missing_column_and_empty_sentence_name_the_row(tmp_path):
     row = "g\tf\t2012\t1\t{score}\t{a}\t{b}\n"
     good = row.format(score="3.5", a="A cat.", b="A dog.")
-    with pytest.raises(STSFormatError, match=r"line 2: score 'nan' is not a number"):
+    with pytest.raises(STSFormatError, match=r"row 2: score 'nan' is not a number"):
         load_sts_pairs(write(tmp_path, good + row.format(score="nan", a="x", b="y")))
-    with pytest.raises(STSFormatError, match=r"line 1: 6 tab-separated fields"):
+    with pytest.raises(STSFormatError, match=r"row 1: 6 tab-separated fields"):
         load_sts_pairs(write(tmp_path, "g\tf\t2012\t1\t3.0\tonly one sentence\n"))
-    with pytest.raises(STSFormatError, match=r"line 2: an empty sentence"):
+    with pytest.raises(STSFormatError, match=r"row 2: an empty sentence"):
         load_sts_pairs(write(tmp_path, good + row.format(score="1", a="  ", b="y")))
     with pytest.raises(FileNotFoundError, match="No STS file"):
         load_sts_pairs(str(tmp_path / "missing.csv"))

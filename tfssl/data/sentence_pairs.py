@@ -7,17 +7,16 @@ Sources:
 * an STS-B-format file, where pairs scored at least `min_score` become positives
   (`sts_positive_pairs`).
 
-A missing column, an empty sentence or a file that is not UTF-8 is an error naming the file,
-the row and the fix: a silently dropped pair shifts every later pair's partner.
+Tables are read by `tfssl.data.table_reader` (any of them may be `.gz`; `.tsv` is split on
+tabs with no quote handling). A missing column, an empty sentence or a file that is not UTF-8 is
+a `PairFileError` naming the file, the row and the fix: a silently dropped pair shifts every later
+pair's partner.
 
 Before/after (`pair_batches`, batch 2): rows `(a1, p1, n1), (a2, p2, n2)` ->
 `{"anchor": {token_ids, padding_mask}, "positive": {...}, "negative": {...}}`, each (2, sequence_length).
 """
 
-import csv
 import dataclasses
-import io
-import json
 import os
 from typing import List, Optional
 
@@ -25,9 +24,10 @@ import tensorflow as tf
 
 from tfssl.data.sentence_pipeline import encode_sentences
 from tfssl.data.sts_pairs import load_sts_pairs
+from tfssl.data.table_reader import TableError, iter_rows, row_location
 
 
-class PairFileError(ValueError):
+class PairFileError(TableError):
     """A pair file is malformed; the message names the file, the row and the fix."""
 
 
@@ -41,52 +41,20 @@ class SentencePairs:
         return len(self.anchors)
 
 
-def _records(path):
-    """(row number, dict) for each record; header row is row 1 in CSV/TSV."""
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        yield from enumerate(pq.read_table(path).to_pylist(), start=1)
-        return
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise PairFileError(f"{path} is not UTF-8 (byte {e.start}); convert it to UTF-8.") from e
-    if suffix in (".jsonl", ".json"):
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise PairFileError(f"{path}, line {number}: not valid JSON ({e.msg}).") from e
-                if not isinstance(record, dict):
-                    raise PairFileError(f"{path}, line {number}: expected one JSON object per line.")
-                yield number, record
-        return
-    if suffix not in (".csv", ".tsv"):
-        raise PairFileError(f"{path}: unsupported pair file type {suffix!r}; use .csv, .tsv, .jsonl or .parquet.")
-    yield from enumerate(csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ","), start=2)
-
-
 def load_sentence_pairs(path, anchor_column="anchor", positive_column="positive", negative_column=None):
-    """Reads (anchor, positive[, negative]) rows from a table with a header."""
+    """Reads (anchor, positive[, negative]) rows from a table with a header (a `.csv`, `.tsv`,
+    `.jsonl` or `.parquet` file, optionally `.gz`)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No pair file at {path}. Give a .csv/.tsv/.jsonl/.parquet file with a header.")
-    columns = [anchor_column, positive_column] + ([negative_column] if negative_column else [])
+    options = {"anchor_column": anchor_column, "positive_column": positive_column, "negative_column": negative_column}
+    required = {column: option for option, column in options.items() if column}
+    columns = [c for c in options.values() if c]
     pairs = SentencePairs([], [], [] if negative_column else None)
-    for number, record in _records(path):
-        missing = [c for c in columns if c not in record]
-        if missing:
-            raise PairFileError(
-                f"{path}, row {number}: no column {missing[0]!r} (columns: {sorted(record)[:10]}). "
-                "Set anchor_column / positive_column / negative_column to the file's column names."
-            )
+    for number, record in iter_rows(path, required, error_type=PairFileError):
         values = [("" if record[c] is None else str(record[c])).strip() for c in columns]
         empty = [c for c, v in zip(columns, values) if not v]
         if empty:
-            raise PairFileError(f"{path}, row {number}: empty {empty[0]!r}. Fix or drop the row.")
+            raise PairFileError(f"{row_location(path, number)}: empty {empty[0]!r}. Fix or drop the row.")
         pairs.anchors.append(values[0])
         pairs.positives.append(values[1])
         if negative_column:

@@ -2,8 +2,8 @@
 
 `split_sentences` is a rule-based splitter for English prose (end punctuation followed by
 whitespace and an upper-case letter or quote), good enough to turn documents into training
-sentences; `encode_sentences` is the in-graph `[CLS] tokens [SEP]` + padding step shared by
-training batches and serving signatures.
+sentences; `encode_sentences` is the in-graph `[CLS] tokens [SEP]` + padding step (the layout
+of `tfssl.data.packing.pack_segments`) shared by training batches and serving signatures.
 
 Before/after:
 
@@ -13,6 +13,8 @@ Before/after:
 import re
 
 import tensorflow as tf
+
+from tfssl.data.packing import pack_segments, special_token_ids
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"“‘(]?[A-Z])")
 # A split after these is undone: titles, "U.S.", initials ("J."), "No." etc.
@@ -36,24 +38,11 @@ def split_sentences(text, min_words=3, max_words=64):
     return sentences
 
 
-def wrap_and_pad(ids, tokenizer, sequence_length, pad_to_length=True):
-    """Ragged (batch, None) ids -> `[CLS] ids [SEP]` truncated to `sequence_length`, padded to
-    `sequence_length` (or to the longest row), as {"token_ids", "padding_mask"}."""
-    ids = ids[:, : sequence_length - 2]
-    batch = ids.nrows(out_type=tf.int32)
-    ids = tf.concat(
-        [tf.fill([batch, 1], tokenizer.cls_token_id), ids, tf.fill([batch, 1], tokenizer.sep_token_id)], axis=1
-    )
-    shape = [None, sequence_length] if pad_to_length else None
-    return {
-        "token_ids": ids.to_tensor(tokenizer.pad_token_id, shape=shape),  # (batch, length)
-        "padding_mask": tf.ones_like(ids).to_tensor(0, shape=shape),
-    }
-
-
 def encode_sentences(texts, tokenizer, sequence_length):
-    """(batch,) strings -> {"token_ids", "padding_mask"} (batch, sequence_length), truncated."""
-    return wrap_and_pad(tokenizer(texts), tokenizer, sequence_length)
+    """(batch,) strings -> {"token_ids", "padding_mask"} (batch, sequence_length): `[CLS] ids [SEP]`,
+    truncated and padded by the one layout, `tfssl.data.packing.pack_segments`."""
+    features = pack_segments(tokenizer(texts), sequence_length=sequence_length, **special_token_ids(tokenizer))
+    return {"token_ids": features["token_ids"], "padding_mask": features["padding_mask"]}
 
 
 def sentence_batches(sentences, tokenizer, sequence_length, batch_size, seed=0, shuffle=True):

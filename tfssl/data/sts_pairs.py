@@ -2,8 +2,9 @@
 
 STS-B files (`sts-train.csv`, `sts-dev.csv`, `sts-test.csv`) are tab-separated without a header:
 genre, file, year, id, score (0-5), sentence1, sentence2, and on some rows two extra source
-columns. Lines are split on tabs, never with a quote-aware CSV reader: sentences contain bare
-`"` characters, and a CSV reader silently merges or drops rows.
+columns. Lines are split on tabs (`tfssl.data.table_reader`'s `.tsv` rule), never with a
+quote-aware CSV reader: sentences contain bare `"` characters, and a CSV reader silently merges
+or drops rows. A row's number is its line number.
 
 Example:
 
@@ -16,9 +17,11 @@ import math
 import os
 from typing import List
 
+from tfssl.data.table_reader import TableError, iter_rows, row_location
 
-class STSFormatError(ValueError):
-    """An STS file is malformed; the message names the file, the line and the fix."""
+
+class STSFormatError(TableError):
+    """An STS file is malformed; the message names the file, the row (its line) and the fix."""
 
 
 @dataclasses.dataclass
@@ -32,33 +35,30 @@ class STSPairs:
 
 
 def load_sts_pairs(path: str, score_column: int = 4, first_column: int = 5, second_column: int = 6) -> STSPairs:
-    """Reads an STS-B-format file. Empty sentences and NaN or missing scores are errors."""
+    """Reads an STS-B-format file (optionally `.gz`). Empty sentences and NaN or missing scores are errors.
+
+    Columns count from 0; a row needs at least up to the last of them (extra columns are ignored).
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No STS file at {path}. Give an STS-B-format file (tab-separated, score in column 5).")
+    columns = {score_column: "score_column", first_column: "first_column", second_column: "second_column"}
+    rows = iter_rows(path, columns, file_format="tsv", header=False, error_type=STSFormatError)
     pairs = STSPairs([], [], [])
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            fields = line.rstrip("\n").split("\t")
-            needed = max(score_column, first_column, second_column) + 1
-            if len(fields) < needed:
-                raise STSFormatError(
-                    f"{path}, line {number}: {len(fields)} tab-separated fields, need at least {needed} "
-                    "(genre, file, year, id, score, sentence1, sentence2)."
-                )
-            try:
-                score = float(fields[score_column])
-            except ValueError:
-                score = math.nan
-            if math.isnan(score):
-                raise STSFormatError(f"{path}, line {number}: score {fields[score_column]!r} is not a number. Fix or drop the row.")
-            first, second = fields[first_column].strip(), fields[second_column].strip()
-            if not first or not second:
-                raise STSFormatError(f"{path}, line {number}: an empty sentence. Fix or drop the row.")
-            pairs.first.append(first)
-            pairs.second.append(second)
-            pairs.scores.append(score)
+    for number, fields in rows:
+        try:
+            score = float(fields[score_column])
+        except ValueError:
+            score = math.nan
+        if math.isnan(score):
+            raise STSFormatError(
+                f"{row_location(path, number)}: score {fields[score_column]!r} is not a number. Fix or drop the row."
+            )
+        first, second = fields[first_column].strip(), fields[second_column].strip()
+        if not first or not second:
+            raise STSFormatError(f"{row_location(path, number)}: an empty sentence. Fix or drop the row.")
+        pairs.first.append(first)
+        pairs.second.append(second)
+        pairs.scores.append(score)
     if not pairs.scores:
         raise STSFormatError(f"{path} holds no sentence pairs.")
     return pairs

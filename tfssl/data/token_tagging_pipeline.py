@@ -5,7 +5,8 @@ A word may become several WordPieces; its tag is predicted at its *first* piece 
 so labels sit on first pieces and `sample_weight` is 1 there and 0 on continuation pieces,
 `[CLS]`, `[SEP]` and padding. A word the tokenizer turns into nothing (a lone control
 character) becomes `[UNK]` so that no tag is lost. Rows longer than `sequence_length - 2`
-pieces are cut (their last words are not scored).
+pieces are cut (their last words are not scored). Ids, labels and weights all take the one layout
+of `tfssl.data.packing.pack_segments` (segment_ids are 0).
 
     words  ["Lincoln", "spoke"]          tags [B-PER, O]
     pieces [CLS] lin ##coln spoke [SEP]  labels 0 B-PER 0 O 0   weights 0 1 0 1 0
@@ -16,8 +17,12 @@ Example:
 ...                                          tf.ragged.constant([[1, 0]]), tokenizer, 64)
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
+
+from tfssl.data.packing import pack_segments, special_token_ids
 
 
 def encode_words(words, tags, tokenizer, sequence_length):
@@ -31,22 +36,16 @@ def encode_words(words, tags, tokenizer, sequence_length):
     is_first = tf.cast(tf.equal(tf.ragged.range(pieces.row_lengths()), 0), tf.float32)  # (total_words, None)
     piece_tags = tf.gather(tags.flat_values, pieces.value_rowids())  # (total_pieces,) the word's tag
 
-    def per_row(values):  # (total_pieces,) -> (batch, pieces in the row), cut to fit [CLS] ... [SEP]
+    def per_row(values):  # (total_pieces,) -> (batch, pieces in the row)
         by_word = tf.RaggedTensor.from_row_lengths(values, pieces.row_lengths())
-        return tf.RaggedTensor.from_row_lengths(by_word, words.row_lengths()).merge_dims(1, 2)[:, : sequence_length - 2]
+        return tf.RaggedTensor.from_row_lengths(by_word, words.row_lengths()).merge_dims(1, 2)
 
-    ids, labels, weights = per_row(pieces.flat_values), per_row(piece_tags), per_row(is_first.flat_values)
-    batch = ids.nrows(out_type=tf.int32)
-
-    def wrap(values, start, end, default):
-        start_col = tf.fill([batch, 1], tf.cast(start, values.dtype))
-        end_col = tf.fill([batch, 1], tf.cast(end, values.dtype))
-        return tf.concat([start_col, values, end_col], axis=1).to_tensor(default)  # (batch, longest)
-
-    mask = wrap(tf.ones_like(ids), 1, 1, 0)
-    ids = wrap(ids, tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
-    features = {"token_ids": ids, "padding_mask": mask, "segment_ids": tf.zeros_like(ids)}
-    return features, wrap(labels, 0, 0, 0), wrap(weights, 0.0, 0.0, 0.0)
+    # One layout for ids, labels and weights: labels and weights are 0 at [CLS], [SEP] and padding.
+    pack = functools.partial(pack_segments, sequence_length=sequence_length, pad_to_multiple=1)
+    features = pack(per_row(pieces.flat_values), **special_token_ids(tokenizer))  # (batch, longest) each
+    labels = pack(per_row(piece_tags), cls_id=0, sep_id=0, pad_id=0)["token_ids"]
+    weights = pack(per_row(is_first.flat_values), cls_id=0, sep_id=0, pad_id=0)["token_ids"]
+    return features, labels, weights
 
 
 def tagging_batches(tokens, tag_ids, tokenizer, sequence_length, batch_size, shuffle=True, seed=0):

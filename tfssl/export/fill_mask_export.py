@@ -22,7 +22,7 @@ import os
 
 import tensorflow as tf
 
-from tfssl.data.sentence_pipeline import wrap_and_pad
+from tfssl.data.packing import pack_segments, special_token_ids
 from tfssl.export.serving_variables import serving_variables
 from tfssl.export.versioning import atomic_version_dir
 
@@ -43,7 +43,8 @@ class FillMaskModule(tf.Module):
     def _encode(self, text):
         """(batch,) strings -> dense ids and padding mask, [CLS] ... [SEP], truncated."""
         ids = self.tokenizer.tokenize_with_masks(text)  # (batch, None) ragged
-        features = wrap_and_pad(ids, self.tokenizer, self.sequence_length, pad_to_length=False)
+        features = pack_segments(ids, sequence_length=self.sequence_length, pad_to_multiple=1,
+                                 **special_token_ids(self.tokenizer))  # (batch, longest)
         return features["token_ids"], features["padding_mask"]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
