@@ -68,6 +68,11 @@ def test_export_answers_fill_mask_in_a_fresh_process(run):
     assert len(candidates) == 5
     scores = [float(score) for _, score in candidates]
     assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0001
+    # A user's shell (no TF_CPP_MIN_LOG_LEVEL): the answer and nothing else, no TensorFlow start-up notices.
+    quiet = subprocess.run([sys.executable, "-m", "tfssl.cli", "fill-mask", model_dir, "The [MASK] of the Union."],
+                           capture_output=True, text=True, timeout=600,
+                           env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.splitlines()[0] == "The [MASK] of the Union."
     # TF Serving's C++/TF1 loader restores the weights too (see tfssl.export.serving_variables).
     run = saved_model_cli("run", "--dir", result["export"], "--tag_set", "serve", "--signature_def",
                           "serving_default", "--input_exprs", "text=['The [MASK] of the Union.']")
