@@ -222,7 +222,8 @@ def _prepared_input(config, run_dir, strategy):
     prepared.steps_per_epoch(config.batch_size // workers, workers)  # enough windows for one batch per worker
     documents = prepared.manifest["documents"]
     log(config, f"Corpus {config.corpus!r}: {documents['train']} training / {documents['held_out']} held-out "
-                f"documents, {prepared.num_blocks('train'):,} prepared windows.")
+                f"documents, {prepared.num_blocks('train'):,} prepared windows (cut at offset 0: random_offset "
+                "applies to raw corpora only).")
 
     def stream_from(step, count, index):
         return prepared_lm_batches(prepared, config.batch_size // count, config.seed, step, count, index)
