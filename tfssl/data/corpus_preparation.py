@@ -1,7 +1,8 @@
 """`tfssl prepare`: a corpus of any size -> a directory of tokenized, packed shards, in bounded memory.
 
     stream documents --hash--> train / held-out (by document, as `split_documents`)
-        |--(no --tokenizer_dir) seeded sample of <= sample_characters --> WordPiece vocabulary
+        |--(no --tokenizer_dir) seeded sample of <= sample_characters --> WordPiece vocabulary (layout
+        |                                                     "masked"), or a decoder tokenizer ("causal")
         '--> chunks of ~shard_characters --> shard tasks (a process pool, or Beam) --> <split>-NNNNN.bin + manifest.json
 
 The corpus is read as a stream (`iter_documents`), twice when a vocabulary is trained (once to
