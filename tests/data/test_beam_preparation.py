@@ -2,7 +2,6 @@
 byte, and the same manifest entries as the local process pool (masked-LM blocks and causal-LM windows), resumes a
 local preparation, and the CLI reaches it; without Beam installed the error names the extra to install."""
 
-import gzip
 import importlib.util
 import json
 import os
@@ -15,18 +14,6 @@ from tfssl.data.prepared_manifest import PreparedDataError, read_manifest, verif
 
 needs_beam = pytest.mark.skipif(importlib.util.find_spec("apache_beam") is None,
                                 reason='Apache Beam is optional: pip install -e ".[beam]" to test the Beam runner')
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory, small_texts):
-    """20 speeches as a gzipped JSONL file and 5 as text files (as in test_corpus_preparation)."""
-    root = tmp_path_factory.mktemp("corpus")
-    with gzip.open(root / "speeches.jsonl.gz", "wt", encoding="utf-8") as f:
-        for text in small_texts[:20]:
-            f.write(json.dumps({"text": text}) + "\n")
-    for i, text in enumerate(small_texts[20:25]):
-        (root / f"speech{i}.txt").write_text(text, encoding="utf-8")
-    return str(root)
 
 
 def shard_files(directory):

@@ -2,7 +2,6 @@
 SIGKILLed prepare resumes to identical shards, damaged shards and a wrong vocabulary fail with the fix, and a
 write that fails (the file-size limit standing in for a full disk) leaves no half-written shard."""
 
-import gzip
 import json
 import os
 import signal
@@ -21,18 +20,6 @@ from tfssl.data.prepared_dataset import PreparedDataset, all_blocks
 from tfssl.data.prepared_manifest import PreparedDataError, read_manifest, verify_hashes
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory, small_texts):
-    """20 speeches as a gzipped JSONL file and 5 as text files: a user's mixed local corpus."""
-    root = tmp_path_factory.mktemp("corpus")
-    with gzip.open(root / "speeches.jsonl.gz", "wt", encoding="utf-8") as f:
-        for text in small_texts[:20]:
-            f.write(json.dumps({"text": text}) + "\n")
-    for i, text in enumerate(small_texts[20:25]):
-        (root / f"speech{i}.txt").write_text(text, encoding="utf-8")
-    return str(root)
 
 
 def shard_files(directory):

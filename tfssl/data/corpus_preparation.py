@@ -244,56 +244,62 @@ def survey_corpus(documents, held_out_fraction, seed, sample_characters):
     return {"sample": sample, "is_held_out": is_held_out, "documents": count}
 
 
-def _prepare_tokenizer(output_dir, tokenizer_dir, sample, vocabulary_size, lowercase, show_progress, log):
-    """`output_dir/tokenizer/`: a copy of `tokenizer_dir`, or a vocabulary trained on a seeded sample. Written
-    under a temporary name and renamed, so a rerun after a kill reuses it (WordPiece training is not
-    reproducible across processes; the shards must all index one vocabulary)."""
+def _tokenizer_into_place(output_dir, ready_file, build):
+    """`output_dir/tokenizer/`, built once: `build(temporary_dir)` writes it under a temporary name, renamed when
+    complete, so a rerun after a kill reuses it (vocabulary training is not reproducible across processes, and
+    the shards must all index one vocabulary). `ready_file` is the file a finished tokenizer holds."""
     target = os.path.join(output_dir, TOKENIZER)
-    if os.path.isfile(os.path.join(target, "vocab.txt")):
+    if os.path.isfile(os.path.join(target, ready_file)):
         return target
     temporary = target + ".tmp"
     shutil.rmtree(temporary, ignore_errors=True)
-    if tokenizer_dir:
-        if not os.path.isfile(os.path.join(tokenizer_dir, "vocab.txt")):
-            raise PreparedDataError(f"No vocab.txt in --tokenizer_dir={tokenizer_dir}: give a WordPiece tokenizer "
-                                    "directory (a run's tokenizer/, or a BERT-style model directory).")
-        os.makedirs(temporary)
-        for name in TOKENIZER_FILES:  # the tokenizer only (the directory may be a whole model's)
-            if os.path.isfile(os.path.join(tokenizer_dir, name)):
-                shutil.copy(os.path.join(tokenizer_dir, name), os.path.join(temporary, name))
-    else:
+    build(temporary)
+    os.replace(temporary, target)
+    return target
+
+
+def _prepare_tokenizer(output_dir, tokenizer_dir, sample, vocabulary_size, lowercase, show_progress, log):
+    """The masked layout's WordPiece `tokenizer/`: a copy of `tokenizer_dir`, or trained on the seeded sample."""
+    if tokenizer_dir and not os.path.isfile(os.path.join(tokenizer_dir, "vocab.txt")):
+        raise PreparedDataError(f"No vocab.txt in --tokenizer_dir={tokenizer_dir}: give a WordPiece tokenizer "
+                                "directory (a run's tokenizer/, or a BERT-style model directory).")
+
+    def build(temporary):
+        if tokenizer_dir:
+            os.makedirs(temporary)
+            for name in TOKENIZER_FILES:  # the tokenizer only (the directory may be a whole model's)
+                if os.path.isfile(os.path.join(tokenizer_dir, name)):
+                    shutil.copy(os.path.join(tokenizer_dir, name), os.path.join(temporary, name))
+            return
         from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
 
         log(f"Training a {vocabulary_size}-token WordPiece vocabulary on a sample of {len(sample):,} documents "
             f"({sum(map(len, sample)):,} characters) ...")
         train_wordpiece(sample, temporary, vocabulary_size, lowercase, show_progress=show_progress,
                         length=len(sample))
-    os.replace(temporary, target)
-    return target
+
+    return _tokenizer_into_place(output_dir, "vocab.txt", build)
 
 
 def _prepare_decoder_tokenizer(output_dir, tokenizer_dir, sample, kind, vocabulary_size, model_type, show_progress,
                                log):
-    """`output_dir/tokenizer/` for causal-LM shards: a copy of the decoder tokenizer `tokenizer_dir`, or one trained
-    on the seeded sample as `pretrain clm` trains it (renamed into place when complete, as `_prepare_tokenizer`)."""
-    target = os.path.join(output_dir, TOKENIZER)
-    if os.path.isfile(os.path.join(target, "tfssl_tokenizer.json")):
-        return target
-    temporary = target + ".tmp"
-    shutil.rmtree(temporary, ignore_errors=True)
-    if tokenizer_dir:
-        if not os.path.isfile(os.path.join(tokenizer_dir, "tfssl_tokenizer.json")):
-            raise PreparedDataError(f"No tfssl_tokenizer.json in --tokenizer_dir={tokenizer_dir}: give a decoder "
-                                    "tokenizer directory (a `pretrain clm` run's tokenizer/).")
-        shutil.copytree(tokenizer_dir, temporary)
-    else:
+    """The causal layout's decoder `tokenizer/`: a copy of `tokenizer_dir`, or trained on the seeded sample as
+    `pretrain clm` trains it."""
+    if tokenizer_dir and not os.path.isfile(os.path.join(tokenizer_dir, "tfssl_tokenizer.json")):
+        raise PreparedDataError(f"No tfssl_tokenizer.json in --tokenizer_dir={tokenizer_dir}: give a decoder "
+                                "tokenizer directory (a `pretrain clm` run's tokenizer/).")
+
+    def build(temporary):
+        if tokenizer_dir:
+            shutil.copytree(tokenizer_dir, temporary)
+            return
         from tfssl.tokenizers.decoder_tokenizers import train_decoder_tokenizer
 
         log(f"Training a {kind} tokenizer on a sample of {len(sample):,} documents ({sum(map(len, sample)):,} "
             "characters) ...")
         train_decoder_tokenizer(kind, sample, temporary, vocabulary_size, model_type, show_progress=show_progress)
-    os.replace(temporary, target)
-    return target
+
+    return _tokenizer_into_place(output_dir, "tfssl_tokenizer.json", build)
 
 
 def vocabulary_sample(documents, max_characters, seed=0):
