@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfssl.data.corpus_preparation import TOKENIZER
-from tfssl.data.prepared_manifest import PreparedDataError, read_manifest, record_length
+from tfssl.data.prepared_manifest import PreparedDataError, read_manifest, record_length, stored_dtype
 
 
 class PreparedDataset:
@@ -107,7 +107,7 @@ class PreparedDataset:
         if self.layout != "causal":
             raise PreparedDataError(f"{self.directory} holds masked-LM blocks, not causal-LM windows.")
         pieces, total = [], 0
-        dtype = "<" + np.dtype(self.manifest["dtype"]).str[1:]
+        dtype = stored_dtype(self.manifest["dtype"])
         for file, count in zip(self.files(split), self.block_counts(split)):
             if not count or (max_tokens is not None and total >= max_tokens):
                 continue
@@ -182,6 +182,6 @@ def _auto_shard(policy):
 def all_blocks(directory, split="train"):
     """Every block of a split in shard order, as one numpy array (tests and small corpora only)."""
     data = PreparedDataset(directory)
-    arrays = [np.fromfile(f, dtype="<" + np.dtype(data.manifest["dtype"]).str[1:]).reshape(-1, data.record_length)
+    arrays = [np.fromfile(f, dtype=stored_dtype(data.manifest["dtype"])).reshape(-1, data.record_length)
               for f in data.files(split)]
     return np.concatenate(arrays).astype(np.int32) if arrays else np.zeros((0, data.record_length), np.int32)

@@ -128,6 +128,11 @@ def _itemsize(dtype) -> int:
     return {"uint16": 2, "int32": 4}[dtype]
 
 
+def stored_dtype(dtype) -> str:
+    """The numpy type of stored ids: `dtype` ("uint16", "int32") little-endian, whatever the machine's order."""
+    return "<" + {"uint16": "u2", "int32": "i4"}[dtype]
+
+
 def id_dtype(vocabulary_size) -> str:
     """The narrowest stored id type: 2 bytes per token up to 65,536 ids."""
     return "uint16" if vocabulary_size <= 1 << 16 else "int32"

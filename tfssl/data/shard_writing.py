@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from tfssl.data.prepared_manifest import PreparedDataError, file_sha256, write_json_atomically
+from tfssl.data.prepared_manifest import PreparedDataError, file_sha256, stored_dtype, write_json_atomically
 
 _WORKER = {}  # this worker process's encoder and settings, set once by start_shard_worker
 LAYOUTS = ("masked", "causal")
@@ -135,7 +135,7 @@ def write_shard(path, texts):
         blocks = pack_causal_windows(ids, worker["sequence_length"], worker["eot"], worker["dtype"])
     else:
         blocks = pack_blocks(ids, worker["sequence_length"], worker["cls"], worker["sep"], worker["dtype"])
-    blocks = blocks.astype("<" + np.dtype(worker["dtype"]).str[1:], copy=False)
+    blocks = blocks.astype(stored_dtype(worker["dtype"]), copy=False)
     temporary = f"{path}.tmp{os.getpid()}"
     try:
         with open(temporary, "wb") as f:

@@ -32,8 +32,9 @@ def check_checkpoint_fits(init_from, tokenizer_dir, sequence_length):
     sizes = keras_backbone_sizes(file)
     vocab_file = os.path.join(tokenizer_dir, "vocab.txt") if tokenizer_dir else None
     if vocab_file and os.path.isfile(vocab_file) and "vocabulary_size" in sizes:
-        with open(vocab_file, encoding="utf-8") as f:
-            tokens = sum(1 for _ in f)  # as `read_vocabulary`: one token per line
+        from tfssl.tokenizers.wordpiece_trainer import read_vocabulary
+
+        tokens = len(read_vocabulary(vocab_file))
         if tokens != sizes["vocabulary_size"]:
             raise ConfigError(
                 f"The vocabulary {vocab_file} ({tokens} tokens) does not match the checkpoint {file} "
