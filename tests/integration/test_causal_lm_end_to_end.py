@@ -9,7 +9,8 @@ import pytest
 
 from tests.data_locations import excerpt
 from tests.helpers import copy_sotu_speeches, non_core_ops, tfssl_cli
-from tfssl.config import CausalLMPretrainConfig, ConfigError, load_config
+from tfssl.config import CausalLMPretrainConfig, ConfigError
+from tfssl.config_loading import load_config
 from tfssl.export.saved_model_loading import generate, score
 from tfssl.training.causal_lm_pretraining import run_causal_lm_pretraining
 

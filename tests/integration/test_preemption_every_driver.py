@@ -16,7 +16,8 @@ import pytest
 import tfssl.models  # noqa: F401  (registers the classes model.keras refers to)
 from tests.data_locations import excerpt
 from tests.helpers import FRESH_ENV, copy_sotu_speeches, kill_after_backup
-from tfssl.config import MLMPretrainConfig, load_config
+from tfssl.config import MLMPretrainConfig
+from tfssl.config_loading import load_config
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")

@@ -135,7 +135,8 @@ def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_p
     identical losses on both workers (SimCSE's negatives gathered across the workers)."""
     from tests.data_locations import excerpt
     from tests.helpers import copy_sotu_speeches
-    from tfssl.config import MLMPretrainConfig, load_config
+    from tfssl.config import MLMPretrainConfig
+    from tfssl.config_loading import load_config
     from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
     from tfssl.data.corpus_preparation import prepare_corpus

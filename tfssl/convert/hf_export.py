@@ -10,27 +10,22 @@ models trained in tfssl, BERT for encoders and GPT-2 for decoders. Tokenizer fil
 `tokenizer/` (tfssl's WordPiece runs write `BertTokenizer` files) are copied alongside.
 """
 
-import json
 import os
-
-import keras
 
 from tfssl.convert.checkpoint_files import TOKENIZER_FILES, CheckpointError, write_hf_directory
 from tfssl.convert.hf_architectures import ARCHITECTURES, backbone_links, export_problems, hf_config_for
 from tfssl.convert.tensor_links import collect
+from tfssl.run_directory import RunDirectory
 
 
 def export_to_hf(source, output_dir, model_type=None):
     """Writes `source` (a run directory or a `.keras` file) to `output_dir`; returns a summary."""
-    import tfssl.models  # noqa: F401  (registers tfssl's Keras classes for loading)
-
-    source = str(source)
-    run_dir = source if os.path.isdir(source) else os.path.dirname(os.path.abspath(source))
-    file = os.path.join(source, "model.keras") if os.path.isdir(source) else source
+    run = RunDirectory(source)
+    run_dir, file = run.path, run.model_file
     if not os.path.isfile(file):
-        raise CheckpointError(f"No model at {file}; give a tfssl run directory (model.keras) or a .keras file.")
-    model = keras.saving.load_model(file)
-    base = _read_json(os.path.join(run_dir, "hf_config.json"))
+        raise CheckpointError(f"No model at {file}; give a tfssl run directory ({RunDirectory.MODEL}) or a .keras file.")
+    model = run.load_model()
+    base = run.hf_config()
     backbone = getattr(model, "backbone", None)
     if backbone is None:
         raise CheckpointError(f"{file} holds a {model.__class__.__name__} without a backbone; nothing to export.")
@@ -55,7 +50,7 @@ def export_to_hf(source, output_dir, model_type=None):
     head_names = {n for link in architecture.head_links for n in link.hf_names}
     prefix = architecture.prefix if with_head else ""
     weights = {(name if name in head_names else prefix + name): array for name, array in named.items()}
-    tokenizer_dir = os.path.join(run_dir, "tokenizer")
+    tokenizer_dir = run.tokenizer_dir
     tokenizer_files = [os.path.join(tokenizer_dir, n) for n in TOKENIZER_FILES
                        if os.path.isfile(os.path.join(tokenizer_dir, n))]
     write_hf_directory(output_dir, config, weights, tokenizer_files)
@@ -63,16 +58,9 @@ def export_to_hf(source, output_dir, model_type=None):
             "tensors": len(weights), "tokenizer_files": [os.path.basename(p) for p in tokenizer_files]}
 
 
-def _read_json(path):
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def _special_ids(run_dir, model_type):
     """pad (and for GPT-2 bos/eos) ids from the run's vocabulary, for config.json."""
-    vocab = os.path.join(run_dir, "tokenizer", "vocab.txt")
+    vocab = os.path.join(RunDirectory(run_dir).tokenizer_dir, "vocab.txt")
     if model_type == "gpt2" or not os.path.isfile(vocab):
         return {}
     with open(vocab, encoding="utf-8") as f:

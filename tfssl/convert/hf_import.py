@@ -27,6 +27,7 @@ from tfssl.convert.hf_architectures import (
     backbone_links,
 )
 from tfssl.convert.tensor_links import assign, plan_assignment
+from tfssl.run_directory import RunDirectory, backbone_positions
 
 
 def load_hf_model(directory):
@@ -143,17 +144,16 @@ def convert_to_run_directory(directory, run_dir):
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(run_dir) + "-", dir=os.path.dirname(run_dir))
     try:
-        copy_tokenizer_files(directory, os.path.join(staging, "tokenizer"), lowercase)
-        with open(os.path.join(staging, "hf_config.json"), "w", encoding="utf-8") as f:
-            json.dump(read_hf_config(directory), f, indent=2)
-        with open(os.path.join(staging, "config.json"), "w", encoding="utf-8") as f:
-            json.dump({"name": os.path.basename(run_dir), "converted_from": os.path.abspath(directory),
+        staged = RunDirectory(staging)
+        copy_tokenizer_files(directory, staged.tokenizer_dir, lowercase)
+        staged.write_json(RunDirectory.HF_CONFIG, read_hf_config(directory))
+        staged.write_json(RunDirectory.CONFIG, {"name": os.path.basename(run_dir), "converted_from": os.path.abspath(directory),
                        "hf_model_type": architecture.model_type, "lowercase": lowercase,
                        "in_graph_tokenizer": tokenizer is not None,
                        # Embedding/evaluation length (the position table stays whole); 128 is what
                        # sentence-transformers checkpoints' tokenizer.json truncate to.
-                       "sequence_length": min(pretrainer.backbone.sequence_length, 128)}, f, indent=2)
-        pretrainer.save(os.path.join(staging, "model.keras"))
+                       "sequence_length": min(backbone_positions(pretrainer.backbone), 128)})
+        pretrainer.save(staged.model_file)
         if os.path.isdir(run_dir):
             os.rmdir(run_dir)
         os.rename(staging, run_dir)

@@ -136,3 +136,14 @@ def stored_dtype(dtype) -> str:
 def id_dtype(vocabulary_size) -> str:
     """The narrowest stored id type: 2 bytes per token up to 65,536 ids."""
     return "uint16" if vocabulary_size <= 1 << 16 else "int32"
+
+
+def prepared_summary(directory, verify=False):
+    """What `tfssl prepare` reports: documents, blocks and shards per split (with `verify`, after re-reading
+    every shard against its SHA-256)."""
+    manifest = read_manifest(directory)
+    if verify:
+        verify_hashes(directory, manifest)
+    return {"directory": directory, "documents": manifest["documents"],
+            "blocks": {split: sum(s["blocks"] for s in shards) for split, shards in manifest["shards"].items()},
+            "shards": {split: len(shards) for split, shards in manifest["shards"].items()}}

@@ -2,31 +2,28 @@
 
 Preparing a large corpus takes hours; a vocabulary that cannot index the checkpoint's embedding table
 should fail in a second, not after. The sizes come from the archive's `config.json`, without loading
-weights. The full check at load time (`load_pretrainer`, `load_causal_lm`) stays as the final word.
+weights. The full check at load time (`RunDirectory.masked_lm`, `.causal_lm`) stays as the final word.
 """
 
-import json
 import os
-import zipfile
 
 from tfssl.config import ConfigError
+from tfssl.run_directory import RunDirectory, keras_archive_config
 
 
 def keras_backbone_sizes(file):
-    """`{"vocabulary_size", "sequence_length"}` of the backbone in a `.keras` archive ({} if unreadable)."""
-    try:
-        with zipfile.ZipFile(file) as archive:
-            config = json.loads(archive.read("config.json"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return {}
-    backbone = config.get("config", {}).get("backbone", {}).get("config", {})
-    return {k: backbone[k] for k in ("vocabulary_size", "sequence_length") if isinstance(backbone.get(k), int)}
+    """`{"vocabulary_size", "sequence_length"}` of the backbone in a `.keras` archive ({} if unreadable);
+    "sequence_length" is the position table, saved as `max_sequence_length` (or, before, `sequence_length`)."""
+    backbone = keras_archive_config(file).get("config", {}).get("backbone", {}).get("config", {})
+    sizes = {"vocabulary_size": backbone.get("vocabulary_size"),
+             "sequence_length": backbone.get("max_sequence_length", backbone.get("sequence_length"))}
+    return {k: v for k, v in sizes.items() if isinstance(v, int)}
 
 
 def check_checkpoint_fits(init_from, tokenizer_dir, sequence_length):
     """Raises `ConfigError` when a `.keras` checkpoint (a file or a run directory's model.keras) has an
     embedding table of another size than `tokenizer_dir/vocab.txt`, or positions fewer than `sequence_length`."""
-    file = os.path.join(init_from, "model.keras") if os.path.isdir(init_from) else init_from
+    file = RunDirectory(init_from).model_file
     if not (file.endswith(".keras") and os.path.isfile(file)):
         return
     sizes = keras_backbone_sizes(file)

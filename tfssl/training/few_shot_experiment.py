@@ -30,13 +30,14 @@ import numpy as np
 
 from tfssl.config import ConfigError, FewShotConfig, FineTuneConfig
 from tfssl.data.classification_pipeline import classification_batches
-from tfssl.data.labeled_examples import encode_labels, label_vocabulary, sample_examples
+from tfssl.data.example_splits import sample_examples
+from tfssl.data.labeled_examples import encode_labels, label_vocabulary
 from tfssl.export.classifier_export import TextClassificationModule
 from tfssl.metrics.learning_curve_plot import format_learning_curve_table, plot_learning_curves, summarize_runs
 from tfssl.models.text_classifier import TextClassifier
-from tfssl.training.encoder_loading import load_encoder
+from tfssl.run_directory import RunDirectory
+from tfssl.training.driver import log, start_run
 from tfssl.training.finetuning import evaluate_examples, load_splits
-from tfssl.training.run_directory import log, start_run
 from tfssl.training.strategy import choose_strategy, jit_compile_for
 
 INITS = ("pretrained", "scratch")
@@ -44,7 +45,8 @@ INITS = ("pretrained", "scratch")
 
 def run_few_shot_experiment(config: FewShotConfig) -> dict:
     """Runs every (N, seed, init) fine-tuning of the experiment; returns the summary and table."""
-    run_dir, started = start_run(config)
+    run, started = start_run(config)
+    run_dir = run.path
     splits = FineTuneConfig(
         train_file=config.train_file, test_file=config.test_file, test_fraction=config.test_fraction,
         held_out_fraction=0.0, text_column=config.text_column, text_pair_column=config.text_pair_column,
@@ -57,7 +59,7 @@ def run_few_shot_experiment(config: FewShotConfig) -> dict:
     log(config, f"{len(train)} training examples to sample from, {len(test)} test examples, "
                  f"{len(label_names)} classes; majority-class test accuracy {majority:.4f}.")
 
-    results_path = os.path.join(run_dir, "results.jsonl")
+    results_path = run.file(RunDirectory.RESULTS)
     settings = _settings_digest(config)
     rows = _read_rows(results_path)
     if any(r.get("settings") != settings for r in rows):
@@ -78,15 +80,15 @@ def run_few_shot_experiment(config: FewShotConfig) -> dict:
 
     summary = summarize_runs([dict(r, examples=r["examples_used"]) for r in rows], "accuracy")
     table = format_learning_curve_table(summary)
-    plot_learning_curves(summary, os.path.join(run_dir, "learning_curve.png"), baseline=majority,
+    plot_learning_curves(summary, run.file(RunDirectory.LEARNING_CURVE), baseline=majority,
                          title=f"{config.name}: test accuracy vs labelled examples")
-    with open(os.path.join(run_dir, "table.md"), "w", encoding="utf-8") as f:
+    with open(run.file(RunDirectory.TABLE), "w", encoding="utf-8") as f:
         f.write(table + "\n")
     result = {"run_dir": run_dir, "labels": label_names, "test_examples": len(test),
               "majority_class_accuracy": majority, "summary": summary, "table": table,
-              "learning_curve_png": os.path.join(run_dir, "learning_curve.png"),
+              "learning_curve_png": run.file(RunDirectory.LEARNING_CURVE),
               "total_seconds": time.monotonic() - started}
-    with open(os.path.join(run_dir, "summary.json"), "w", encoding="utf-8") as f:
+    with open(run.file(RunDirectory.SUMMARY), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)
     return result
 
@@ -98,7 +100,7 @@ def _one_run(config, train, test, label_names, n, seed, init):
     sample = sample_examples(train, n, seed=seed) if 0 < n < len(train) else train
     strategy = choose_strategy("auto")
     with strategy.scope():
-        backbone, tokenizer = load_encoder(config.init_from, from_scratch=init == "scratch")
+        backbone, tokenizer = RunDirectory(config.init_from).encoder(from_scratch=init == "scratch")
         classifier = TextClassifier(backbone, len(label_names), pooling=config.pooling, dropout=config.dropout,
                                     freeze_token_embeddings=config.freeze_token_embeddings)
         classifier.build()

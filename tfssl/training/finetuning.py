@@ -21,128 +21,119 @@ Example:
 import math
 import os
 import shutil
-import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tfssl.config import FineTuneConfig
 from tfssl.data.classification_pipeline import class_weights, classification_batches
-from tfssl.data.labeled_examples import (
-    LabeledDataError,
-    encode_labels,
-    label_vocabulary,
-    load_labeled_examples,
-    sample_examples,
-    split_examples,
-)
-from tfssl.export.classifier_export import TextClassificationModule, export_text_classifier, write_label_file
+from tfssl.data.example_splits import sample_examples, split_examples
+from tfssl.data.labeled_examples import encode_labels, label_vocabulary, load_labeled_examples
+from tfssl.data.labeled_sources import LabeledDataError
+from tfssl.export.classifier_export import TextClassificationModule, export_text_classifier
 from tfssl.metrics.classification_report import classification_report, plot_confusion_matrix, regression_report
 from tfssl.models.text_classifier import TextClassifier
-from tfssl.training.callbacks import TrainingCurves
-from tfssl.training.encoder_loading import load_encoder, run_config, tokenizer_lowercase
-from tfssl.training.run_directory import export_assets, history_is_finite, log, start_run, tokenizer_dir, write_metrics
-from tfssl.training.best_checkpoint import BestCheckpoint
-from tfssl.training.resumable_fit import ResumableFit
-from tfssl.training.step_backup import save_model_file
-from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
+from tfssl.run_directory import RunDirectory, backbone_positions
+from tfssl.training.driver import Driver
 
 
 def run_finetuning(config: FineTuneConfig) -> dict:
     """Runs one fine-tuning job end to end; returns paths and figures (also in metrics.json)."""
-    strategy = choose_strategy(config.strategy)  # first: multi-worker collectives are configured at startup
-    config = for_this_worker(config)
-    run_dir, started = start_run(config)
-    train, validation, test = load_splits(config)
-    regression = config.task == "regression"
-    label_names = [] if regression else label_vocabulary(train.labels)
-    if not regression:
-        write_label_file(label_names, run_dir)
-        for held_out in (validation, test):  # an unknown label fails now, not after training
-            if held_out is not None:
-                encode_labels(held_out, label_names)
-    log(config, f"{len(train)} training / {len(validation)} validation / {len(test) if test else 0} test examples"
-                 + ("" if regression else f", {len(label_names)} classes: {', '.join(label_names[:10])}"))
+    return FineTuningDriver(config).run()
 
-    with strategy.scope():
-        backbone, tokenizer = load_encoder(config.init_from, from_scratch=config.from_scratch)
-        classifier = TextClassifier(backbone, 1 if regression else len(label_names), task=config.task,
+
+class FineTuningDriver(Driver):
+    """`tfssl finetune` (see the module docstring): the best validation epoch's weights are kept."""
+
+    divergence_hint = "Lower learning_rate"
+
+    def load_data(self):
+        config = self.config
+        self.train, self.validation, self.test = train, validation, test = load_splits(config)
+        self.regression = config.task == "regression"
+        self.label_names = [] if self.regression else label_vocabulary(train.labels)
+        if not self.regression:
+            self.directory.write_labels(self.label_names)
+            for held_out in (validation, test):  # an unknown label fails now, not after training
+                if held_out is not None:
+                    encode_labels(held_out, self.label_names)
+        self.log(f"{len(train)} training / {len(validation)} validation / {len(test) if test else 0} test examples"
+                 + ("" if self.regression else f", {len(self.label_names)} classes: {', '.join(self.label_names[:10])}"))
+        self.targets = _targets(train, self.label_names, self.regression)
+        self.weights = None if self.regression else class_weights(self.targets, len(self.label_names), config.class_weights)
+        self.steps_per_epoch = max(len(train) // config.batch_size, 1)
+        self.epochs = max(config.epochs, math.ceil(config.min_steps / self.steps_per_epoch))
+        self.save_freq = config.save_freq
+        self.global_batch_size = config.batch_size if len(train) >= config.batch_size else None
+        self.curve_metrics = ("loss", "mae" if self.regression else "accuracy")
+        self.restore_best = bool(len(validation))  # the best validation epoch; without validation, the last
+        if len(validation):
+            self.validation_data = classification_batches(
+                validation.texts, _targets(validation, self.label_names, self.regression), self.tokenizer,
+                config.sequence_length, config.batch_size, text_pairs=validation.text_pairs, shuffle=False)
+        self.log(f"{self.steps_per_epoch} steps/epoch x {self.epochs} epochs = {self.steps_per_epoch * self.epochs} steps.")
+
+    def start(self):
+        super().start()
+        config = self.config
+        with self.strategy.scope():  # the encoder's variables, created in the strategy's scope
+            self.backbone, self.tokenizer = RunDirectory(config.init_from).encoder(from_scratch=config.from_scratch)
+        _copy_tokenizer(config.init_from, self.directory)
+        if config.sequence_length > backbone_positions(self.backbone):
+            raise ValueError(f"sequence_length={config.sequence_length} exceeds the encoder's position table "
+                             f"({backbone_positions(self.backbone)}); lower sequence_length.")
+
+    def stream_from(self, step):
+        """The seeded training batches, endlessly repeated (each pass reshuffled), from `step` on, so a resumed
+        run skips to the batch an uninterrupted one would be on; built anew for each `fit` part."""
+        config, train = self.config, self.train
+        return classification_batches(
+            train.texts, self.targets, self.tokenizer, config.sequence_length, config.batch_size,
+            text_pairs=train.text_pairs, weights=self.weights, seed=config.seed,
+            drop_remainder=len(train) >= config.batch_size).repeat().skip(step)
+
+    def build_model(self):
+        config = self.config
+        classifier = TextClassifier(self.backbone, 1 if self.regression else len(self.label_names), task=config.task,
                                     pooling=config.pooling, dropout=config.dropout,
                                     freeze_backbone=config.freeze_backbone,
                                     freeze_token_embeddings=config.freeze_token_embeddings)
         classifier.build()
-    _copy_tokenizer(config.init_from, run_dir)
-    if config.sequence_length > backbone.sequence_length:
-        raise ValueError(f"sequence_length={config.sequence_length} exceeds the encoder's position table "
-                         f"({backbone.sequence_length}); lower sequence_length.")
+        return classifier
 
-    targets = _targets(train, label_names, regression)
-    weights = None if regression else class_weights(targets, len(label_names), config.class_weights)
-    def batches():  # a new dataset for each `fit` part: see `_fit`
-        return classification_batches(
-            train.texts, targets, tokenizer, config.sequence_length, config.batch_size, text_pairs=train.text_pairs,
-            weights=weights, seed=config.seed, drop_remainder=len(train) >= config.batch_size,
-        )
+    def compile_arguments(self):
+        config, total_steps = self.config, self.steps_per_epoch * self.epochs
+        return dict(learning_rate=config.learning_rate, warmup_steps=int(config.warmup_fraction * total_steps),
+                    total_steps=total_steps, weight_decay=config.weight_decay,
+                    gradient_accumulation_steps=config.gradient_accumulation_steps)
 
-    steps_per_epoch = max(len(train) // config.batch_size, 1)
-    epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
-    total_steps = steps_per_epoch * epochs
-    with strategy.scope():
-        classifier.compile(
-            learning_rate=config.learning_rate,
-            warmup_steps=int(config.warmup_fraction * total_steps),
-            total_steps=total_steps,
-            weight_decay=config.weight_decay,
-            jit_compile=jit_compile_for(strategy, config.jit_compile),
-            gradient_accumulation_steps=config.gradient_accumulation_steps,
-        )
-    validation_batches = None
-    if len(validation):
-        validation_batches = classification_batches(
-            validation.texts, _targets(validation, label_names, regression), tokenizer, config.sequence_length,
-            config.batch_size, text_pairs=validation.text_pairs, shuffle=False,
-        )
-    log(config, f"{steps_per_epoch} steps/epoch x {epochs} epochs = {total_steps} steps.")
-    fit = ResumableFit(classifier, run_dir, epochs, steps_per_epoch, config.save_freq,
-                       global_batch_size=config.batch_size if len(train) >= config.batch_size else None,
-                       log=lambda message: log(config, message))
-    history, fit_seconds, steps_trained = _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir)
-    save_model_file(classifier, os.path.join(run_dir, "model.keras"))
-    fit.finish()
+    def evaluate(self):
+        config, label_names = self.config, self.label_names
+        self.module = TextClassificationModule(self.model, self.tokenizer, label_names, config.sequence_length,
+                                               pairs=config.text_pair_column is not None)
+        result = {"task": config.task, "labels": label_names,
+                  "examples": {"train": len(self.train), "validation": len(self.validation),
+                               "test": len(self.test) if self.test else 0}}
+        for split_name, examples in (("validation", self.validation), ("test", self.test)):
+            if examples is not None and len(examples):
+                result[split_name] = evaluate_examples(self.module, examples)
+                self.log(f"{split_name}: " + _summary(result[split_name]))
+        if not self.regression:
+            majority = int(np.bincount(self.targets).argmax())
+            has_test = self.test is not None and len(self.test)
+            reported = self.test if has_test else self.validation
+            if len(reported):
+                result["majority_class"] = label_names[majority]
+                result["majority_class_accuracy"] = float(np.mean(np.asarray(reported.labels) == label_names[majority]))
+                matrix_split = "test" if has_test else "validation"
+                result["confusion_matrix_png"] = plot_confusion_matrix(
+                    result[matrix_split], label_names, self.directory.file(RunDirectory.CONFUSION_MATRIX),
+                    title=f"{config.name}: {matrix_split} confusion matrix")
+        return result
 
-    module = TextClassificationModule(classifier, tokenizer, label_names, config.sequence_length,
-                                      pairs=config.text_pair_column is not None)
-    result = {
-        "run_dir": run_dir,
-        "task": config.task,
-        "labels": label_names,
-        "examples": {"train": len(train), "validation": len(validation), "test": len(test) if test else 0},
-        "steps": steps_trained,
-        "resumed_from_step": fit.start_step,
-        "fit_seconds": fit_seconds,
-        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
-    }
-    for split_name, examples in (("validation", validation), ("test", test)):
-        if examples is not None and len(examples):
-            result[split_name] = evaluate_examples(module, examples)
-            log(config, f"{split_name}: " + _summary(result[split_name]))
-    if not regression:
-        majority = int(np.bincount(targets).argmax())
-        reported = test if test is not None and len(test) else validation
-        if len(reported):
-            result["majority_class"] = label_names[majority]
-            result["majority_class_accuracy"] = float(np.mean(np.asarray(reported.labels) == label_names[majority]))
-            matrix_split = "test" if test is not None and len(test) else "validation"
-            result["confusion_matrix_png"] = plot_confusion_matrix(
-                result[matrix_split], label_names, os.path.join(run_dir, "confusion_matrix.png"),
-                title=f"{config.name}: {matrix_split} confusion matrix")
-    if config.export:
-        module.assets = []
-        result["export"] = export_text_classifier(module, os.path.join(config.export_dir, config.name),
-                                                  asset_paths=export_assets(run_dir))
-        log(config, f"Exported {result['export']}")
-    return write_metrics(run_dir, result, started)
+    def export(self):
+        return export_text_classifier(self.module, os.path.join(self.config.export_dir, self.config.name),
+                                      asset_paths=self.directory.export_assets())
 
 
 def load_splits(config):
@@ -188,66 +179,17 @@ def predict_batches(module, texts, text_pairs=None, batch_size=256):
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
-def load_classification_module(run_dir):
-    """The in-process `TextClassificationModule` of a fine-tuning run directory (what it exports)."""
-    import tfssl.models  # noqa: F401  registers the classes model.keras refers to
-    from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
-
-    settings = run_config(run_dir)
-    classifier = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
-    if not isinstance(classifier, TextClassifier):
-        raise ValueError(f"{run_dir}/model.keras is a {type(classifier).__name__}, not a fine-tuned classifier.")
-    labels_path = os.path.join(run_dir, "labels.txt")
-    label_names = []
-    if classifier.task == "classification":
-        with open(labels_path, encoding="utf-8") as f:
-            label_names = [line.rstrip("\n") for line in f]
-    tokenizer = WordPieceTokenizer.from_directory(tokenizer_dir(run_dir), lowercase=tokenizer_lowercase(run_dir))
-    return TextClassificationModule(classifier, tokenizer, label_names, settings.get("sequence_length", 128),
-                                    pairs=settings.get("text_pair_column") is not None)
-
-
 def _targets(examples, label_names, regression):
     if regression:
         return np.asarray(examples.labels, np.float32)
     return encode_labels(examples, label_names)
 
 
-def _copy_tokenizer(init_from, run_dir):
+def _copy_tokenizer(init_from, run):
     """The encoder's tokenizer travels with the run (and its exports); `lowercase` goes in the config."""
-    source = os.path.join(init_from, "tokenizer")
-    if os.path.abspath(source) != os.path.abspath(tokenizer_dir(run_dir)):
-        shutil.copytree(source, tokenizer_dir(run_dir), dirs_exist_ok=True)
-
-
-def _fit(config, fit, batches, validation_batches, steps_per_epoch, run_dir):
-    """`fit.run` over the seeded training batches, endlessly repeated (each pass reshuffled), so a
-    resumed run skips to the batch an uninterrupted one would be on; keeps the best validation epoch.
-    Returns `(history, seconds, steps trained)`.
-    `batches()` builds the dataset anew for each part: a reshuffling dataset continues its shuffle
-    sequence across iterators, so iterating one object twice would not repeat the run."""
-    metric = "mae" if config.task == "regression" else "accuracy"
-    checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
-    callbacks = [
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=fit.resumed),
-        TrainingCurves(os.path.join(run_dir, "training_curves.png"), metrics=("loss", metric),
-                       every_steps=max(min(25, steps_per_epoch // 4), 1)),
-    ]
-    if validation_batches is not None:
-        # The best validation epoch is restored after fit; a NaN epoch never compares better.
-        callbacks.append(BestCheckpoint(checkpoint, monitor="val_loss", resume=fit.resumed))
-    started = time.monotonic()
-    history = fit.run(lambda step: batches().repeat().skip(step), callbacks, validation_data=validation_batches,
-                      verbose=config.verbose)
-    seconds = time.monotonic() - started
-    if not history_is_finite(history):
-        raise FloatingPointError(f"Fine-tuning diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate "
-                                 f"(now {config.learning_rate}); the last good weights are in checkpoint.weights.h5 "
-                                 "(best finished epoch) and backup/ (last finite step).")
-    steps = int(fit.model.optimizer.iterations.numpy())  # before the best epoch's state (optimizer too) returns
-    if validation_batches is not None and os.path.isfile(checkpoint):
-        fit.model.load_weights(checkpoint)
-    return history, seconds, steps
+    source = RunDirectory(init_from).tokenizer_dir
+    if os.path.abspath(source) != os.path.abspath(run.tokenizer_dir):
+        shutil.copytree(source, run.tokenizer_dir, dirs_exist_ok=True)
 
 
 def _summary(report):
@@ -255,5 +197,5 @@ def _summary(report):
     return ", ".join(f"{k} {report[k]:.4f}" for k in keys)
 
 
-__all__ = ["run_finetuning", "load_splits", "evaluate_examples", "predict_batches", "load_classification_module",
+__all__ = ["run_finetuning", "FineTuningDriver", "load_splits", "evaluate_examples", "predict_batches",
            "LabeledDataError"]

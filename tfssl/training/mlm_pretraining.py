@@ -24,10 +24,8 @@ import dataclasses
 import json
 import os
 import shutil
-import time
 import warnings
 
-import keras
 import tensorflow as tf
 
 from tfssl.config import ConfigError, MLMPretrainConfig
@@ -38,151 +36,119 @@ from tfssl.data.prepared_manifest import is_prepared_directory
 from tfssl.export.fill_mask_export import export_fill_mask
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
-from tfssl.training.callbacks import TimeBudget, TrainingCurves
+from tfssl.run_directory import RunDirectory, backbone_positions
 from tfssl.training.checkpoint_fit import check_checkpoint_fits
-from tfssl.training.run_directory import (
-    export_assets,
-    history_is_finite,
-    log,
-    prepare_tokenizer,
-    remember_tokenizer_settings,
-    start_run,
-    tokenizer_dir,  # noqa: F401  (re-exported: run directories' tokenizer/ path)
-    write_metrics,
-)
-from tfssl.training.best_checkpoint import BestCheckpoint
 from tfssl.training.distributed_input import input_pipelines
+from tfssl.training.driver import Driver
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
 from tfssl.training.prepared_input import prepared_corpus
-from tfssl.training.resumable_fit import ResumableFit
-from tfssl.training.step_backup import save_model_file
-from tfssl.training.strategy import choose_strategy, for_this_worker, jit_compile_for
+from tfssl.training.run_tokenizer import prepare_tokenizer, remember_tokenizer_settings
 
 
 def run_mlm_pretraining(config: MLMPretrainConfig) -> dict:
     """Runs one pretraining job end to end; returns paths and figures (also in metrics.json)."""
-    strategy = choose_strategy(config.strategy)  # first: multi-worker collectives are configured at startup
-    if config.init_from and not (is_hf_directory(config.init_from) or os.path.isfile(config.init_from)
-                                 or os.path.isfile(os.path.join(config.init_from, "model.keras"))):
-        raise FileNotFoundError(  # before any corpus or tokenizer work
-            f"No model at {config.init_from}: give a run directory holding model.keras, a .keras file, or a Hugging "
-            "Face model directory (config.json + model.safetensors).")
-    config = _with_checkpoint_tokenizer(for_this_worker(config))
-    if config.init_from:
-        check_checkpoint_fits(config.init_from, config.tokenizer_dir, config.sequence_length)
-    if in_multi_worker_mode(strategy) and not (config.tokenizer_dir or is_prepared_directory(config.corpus)):
-        raise ConfigError(
-            "Multi-worker pretraining needs one vocabulary for all workers, and WordPiece training is not "
-            "deterministic across processes. Prepare the corpus once (tfssl prepare CORPUS prepared/NAME) and pass "
-            "--corpus=prepared/NAME, or train a vocabulary once (tfssl tokenizer train CORPUS runs/vocab) and pass "
-            "--tokenizer_dir=runs/vocab (a converted checkpoint's vocabulary is used automatically)."
-        )
-    run_dir, started = start_run(config)
-    if config.init_from and is_hf_directory(config.init_from):
-        shutil.copy(os.path.join(config.init_from, "config.json"), os.path.join(run_dir, "hf_config.json"))
+    return MaskedLMDriver(config).run()
 
-    prepared = prepared_corpus(config, run_dir)
-    trained_here = not config.tokenizer_dir and not is_prepared_directory(config.corpus)
-    config = dataclasses.replace(config, lowercase=prepared.manifest["tokenizer"]["lowercase"])
-    tokenizer = prepare_tokenizer(dataclasses.replace(config, tokenizer_dir=prepared.tokenizer_dir), run_dir, [])
-    if trained_here:  # what a resumed run checks its settings against
-        remember_tokenizer_settings(config, run_dir)
-    workers = input_pipelines(strategy)
-    masker = masker_for_tokenizer(
-        tokenizer,
-        config.sequence_length,
-        mask_selection_rate=config.mask_selection_rate,
-        whole_word_masking=config.whole_word_masking,
-        mask_token_rate=config.mask_token_rate,
-        random_token_rate=config.random_token_rate,
-    )
-    if config.batch_size % workers:
-        raise ConfigError(f"batch_size={config.batch_size} does not split over {workers} workers; use a multiple "
-                          f"of {workers}.")
-    if prepared.num_blocks("train") < config.batch_size:
-        raise ValueError(
-            f"The training split has {prepared.num_blocks('train')} blocks, fewer than batch_size="
-            f"{config.batch_size}. Add text, or lower batch_size or sequence_length."
-        )
-    natural_steps = prepared.steps_per_epoch(config.batch_size // workers, workers)
-    epoch_steps = config.steps_per_epoch or natural_steps
-    held_out = None
-    held_out_blocks = prepared.held_out_blocks(config.max_held_out_blocks)
-    if held_out_blocks is not None and int(held_out_blocks.cardinality()) > 0:
-        held_out = mask_batches(
-            held_out_blocks, masker, min(config.batch_size, int(held_out_blocks.cardinality())),
-            seed=config.seed + 1, shuffle=False, new_mask_each_epoch=False,
-        )
-    total_steps = epoch_steps * config.epochs
-    log(config, f"{prepared.num_blocks('train')} training blocks of {config.sequence_length} tokens; "
-                 f"{epoch_steps} steps/epoch x {config.epochs} epochs = {total_steps} steps.")
 
-    per_replica = config.batch_size // strategy.num_replicas_in_sync
-    if config.batch_size % strategy.num_replicas_in_sync or per_replica % config.gradient_accumulation_steps:
-        raise ConfigError(
-            f"batch_size={config.batch_size} does not split into {strategy.num_replicas_in_sync} replica(s) x "
-            f"{config.gradient_accumulation_steps} micro-batch(es); use a multiple of "
-            f"{strategy.num_replicas_in_sync * config.gradient_accumulation_steps}.")
-    with strategy.scope():
-        pretrainer = _build_pretrainer(config, tokenizer)
-        pretrainer.compile(
-            learning_rate=config.learning_rate,
-            warmup_steps=min(config.warmup_steps, max(total_steps // 10, 1)),
-            total_steps=total_steps,
-            weight_decay=config.weight_decay,
-            jit_compile=jit_compile_for(strategy, config.jit_compile),
-            gradient_accumulation_steps=config.gradient_accumulation_steps,
-        )
-    fit = ResumableFit(pretrainer, run_dir, config.epochs, epoch_steps, config.save_freq, config.batch_size,
-                       log=lambda message: log(config, message))
-    budget = TimeBudget(config.max_train_minutes) if config.max_train_minutes else None
-    callbacks = [
-        BestCheckpoint(os.path.join(run_dir, "checkpoint.weights.h5"),
-                       monitor="val_loss" if held_out is not None else "loss", resume=fit.resumed),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=fit.resumed),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq=50),
-        TrainingCurves(os.path.join(run_dir, "training_curves.png")),
-    ] + ([budget] if budget else [])
-    fit_started = time.monotonic()
-    record_dir = os.path.join(run_dir, "input_blocks")
-    if config.record_input_blocks:
-        os.makedirs(record_dir, exist_ok=True)
-    history = fit.run(
-        lambda step, count, index: prepared_mask_batches(
-            prepared, masker, config.batch_size // count, config.seed, step, count, index,
-            record_blocks_to=os.path.join(record_dir, f"pipeline-{index}.tsv") if config.record_input_blocks else None),
-        callbacks, validation_data=held_out, verbose=config.verbose, budget=budget, per_pipeline=True)
-    train = prepared_mask_batches(prepared, masker, config.batch_size // workers, config.seed)  # for the baseline
-    fit_seconds = time.monotonic() - fit_started
-    if not history_is_finite(history):
-        raise FloatingPointError(
-            f"Training diverged (NaN/Inf loss) in {run_dir}. Lower learning_rate (now {config.learning_rate}) "
-            "or raise warmup_steps; the last good weights are in checkpoint.weights.h5 (best finished epoch) and "
-            "backup/ (last finite step)."
-        )
-    save_model_file(pretrainer, os.path.join(run_dir, "model.keras"))
-    fit.finish()
+class MaskedLMDriver(Driver):
+    """`tfssl pretrain mlm` (see the module docstring): the final weights are kept, the best epoch's beside them."""
 
-    result = {
-        "run_dir": run_dir,
-        "steps": int(pretrainer.optimizer.iterations.numpy()),
-        "resumed_from_step": fit.start_step,
-        "stopped_by_time_budget": bool(budget and budget.stopped_early),
-        "fit_seconds": fit_seconds,
-        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
-    }
-    if held_out is not None:
-        result["held_out"] = {k: float(v) for k, v in pretrainer.evaluate(held_out, verbose=0, return_dict=True).items()}
-        result["held_out"]["most_frequent_token_accuracy"] = most_frequent_token_accuracy(train, held_out, tokenizer.vocabulary_size)
-        log(config, f"Held-out: {json.dumps(result['held_out'])}")
-    if config.export:
-        model_dir = os.path.join(config.export_dir, config.name)
-        result["export"] = export_fill_mask(
-            pretrainer, tokenizer, model_dir, config.sequence_length, top_k=config.top_k,
-            asset_paths=export_assets(run_dir),
-        )
-        log(config, f"Exported {result['export']}")
-    return write_metrics(run_dir, result, started)
+    restore_best = False
+    curve_metrics = ("loss", "masked_accuracy")
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.config = _with_checkpoint_tokenizer(self.config)
+
+    def check(self):
+        config = self.config
+        if config.init_from and not (is_hf_directory(config.init_from) or os.path.isfile(config.init_from)
+                                     or RunDirectory.holds_model(config.init_from)):
+            raise FileNotFoundError(  # before any corpus or tokenizer work
+                f"No model at {config.init_from}: give a run directory holding {RunDirectory.MODEL}, a .keras file, "
+                "or a Hugging Face model directory (config.json + model.safetensors).")
+        if config.init_from:
+            check_checkpoint_fits(config.init_from, config.tokenizer_dir, config.sequence_length)
+        if in_multi_worker_mode(self.strategy) and not (config.tokenizer_dir or is_prepared_directory(config.corpus)):
+            raise ConfigError(
+                "Multi-worker pretraining needs one vocabulary for all workers, and WordPiece training is not "
+                "deterministic across processes. Prepare the corpus once (tfssl prepare CORPUS prepared/NAME) and "
+                "pass --corpus=prepared/NAME, or train a vocabulary once (tfssl tokenizer train CORPUS runs/vocab) "
+                "and pass --tokenizer_dir=runs/vocab (a converted checkpoint's vocabulary is used automatically).")
+
+    def load_data(self):
+        config = self.config
+        if config.init_from and is_hf_directory(config.init_from):
+            shutil.copy(os.path.join(config.init_from, "config.json"), self.directory.file(RunDirectory.HF_CONFIG))
+        prepared = self.prepared = prepared_corpus(config, self.directory.path)
+        trained_here = not config.tokenizer_dir and not is_prepared_directory(config.corpus)
+        config = self.config = dataclasses.replace(config, lowercase=prepared.manifest["tokenizer"]["lowercase"])
+        self.tokenizer = prepare_tokenizer(dataclasses.replace(config, tokenizer_dir=prepared.tokenizer_dir),
+                                           self.directory.path, [])
+        if trained_here:  # what a resumed run checks its settings against
+            remember_tokenizer_settings(config, self.directory.path)
+        workers = input_pipelines(self.strategy)
+        self.masker = masker_for_tokenizer(
+            self.tokenizer, config.sequence_length, mask_selection_rate=config.mask_selection_rate,
+            whole_word_masking=config.whole_word_masking, mask_token_rate=config.mask_token_rate,
+            random_token_rate=config.random_token_rate)
+        if config.batch_size % workers:
+            raise ConfigError(f"batch_size={config.batch_size} does not split over {workers} workers; use a "
+                              f"multiple of {workers}.")
+        if prepared.num_blocks("train") < config.batch_size:
+            raise ValueError(
+                f"The training split has {prepared.num_blocks('train')} blocks, fewer than batch_size="
+                f"{config.batch_size}. Add text, or lower batch_size or sequence_length.")
+        self.steps_per_epoch = config.steps_per_epoch or prepared.steps_per_epoch(config.batch_size // workers, workers)
+        self.epochs, self.save_freq, self.per_pipeline = config.epochs, config.save_freq, True
+        held_out_blocks = prepared.held_out_blocks(config.max_held_out_blocks)
+        if held_out_blocks is not None and int(held_out_blocks.cardinality()) > 0:
+            self.validation_data = mask_batches(
+                held_out_blocks, self.masker, min(config.batch_size, int(held_out_blocks.cardinality())),
+                seed=config.seed + 1, shuffle=False, new_mask_each_epoch=False)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.log(f"{prepared.num_blocks('train')} training blocks of {config.sequence_length} tokens; "
+                 f"{self.steps_per_epoch} steps/epoch x {config.epochs} epochs = {self.total_steps} steps.")
+        replicas = self.strategy.num_replicas_in_sync
+        if config.batch_size % replicas or (config.batch_size // replicas) % config.gradient_accumulation_steps:
+            raise ConfigError(
+                f"batch_size={config.batch_size} does not split into {replicas} replica(s) x "
+                f"{config.gradient_accumulation_steps} micro-batch(es); use a multiple of "
+                f"{replicas * config.gradient_accumulation_steps}.")
+        self.record_dir = self.directory.file(RunDirectory.INPUT_BLOCKS)
+        if config.record_input_blocks:
+            os.makedirs(self.record_dir, exist_ok=True)
+
+    def stream_from(self, step, count, index):
+        config = self.config
+        record = os.path.join(self.record_dir, f"pipeline-{index}.tsv") if config.record_input_blocks else None
+        return prepared_mask_batches(self.prepared, self.masker, config.batch_size // count, config.seed, step, count,
+                                     index, record_blocks_to=record)
+
+    def build_model(self):
+        return _build_pretrainer(self.config, self.tokenizer)
+
+    def compile_arguments(self):
+        config = self.config
+        return dict(learning_rate=config.learning_rate, warmup_steps=min(config.warmup_steps, max(self.total_steps // 10, 1)),
+                    total_steps=self.total_steps, weight_decay=config.weight_decay,
+                    gradient_accumulation_steps=config.gradient_accumulation_steps)
+
+    def evaluate(self):
+        if self.validation_data is None:
+            return {}
+        held_out = {k: float(v) for k, v in self.model.evaluate(self.validation_data, verbose=0, return_dict=True).items()}
+        train = prepared_mask_batches(self.prepared, self.masker, self.config.batch_size // input_pipelines(self.strategy),
+                                      self.config.seed)  # for the baseline
+        held_out["most_frequent_token_accuracy"] = most_frequent_token_accuracy(
+            train, self.validation_data, self.tokenizer.vocabulary_size)
+        self.log(f"Held-out: {json.dumps(held_out)}")
+        return {"held_out": held_out}
+
+    def export(self):
+        config = self.config
+        return export_fill_mask(self.model, self.tokenizer, os.path.join(config.export_dir, config.name),
+                                config.sequence_length, top_k=config.top_k, asset_paths=self.directory.export_assets())
 
 
 def _with_checkpoint_tokenizer(config):
@@ -207,48 +173,24 @@ def _build_pretrainer(config, tokenizer):
         if pretrainer.backbone.vocabulary_size != tokenizer.vocabulary_size:
             raise ConfigError(f"The tokenizer ({tokenizer.vocabulary_size} tokens) does not match {config.init_from} "
                               f"({pretrainer.backbone.vocabulary_size} rows); drop tokenizer_dir to use the checkpoint's.")
-        if config.sequence_length > pretrainer.backbone.sequence_length:
+        if config.sequence_length > backbone_positions(pretrainer.backbone):
             raise ConfigError(f"sequence_length={config.sequence_length} is beyond the position table of "
-                              f"{config.init_from} ({pretrainer.backbone.sequence_length}). Lower sequence_length.")
+                              f"{config.init_from} ({backbone_positions(pretrainer.backbone)}). Lower sequence_length.")
         return pretrainer
     if config.init_from:
-        return load_pretrainer(config.init_from, tokenizer, config.sequence_length)
-    sizes = {k: getattr(config, k) for k in ("num_layers", "num_heads", "hidden_dim", "intermediate_dim")
-             if getattr(config, k) is not None}
+        return RunDirectory(config.init_from).masked_lm(tokenizer, config.sequence_length)
     backbone = EncoderBackbone.from_preset(
         config.preset,
         vocabulary_size=tokenizer.vocabulary_size,
-        sequence_length=config.position_table_size,
+        max_sequence_length=config.position_table_size,
         dropout=config.dropout,
         norm_first=config.norm_first,
         rotary=config.rotary,
         position_initializer=config.position_initializer,
-        **sizes,
+        **config.size_overrides(),
     )
     pretrainer = MaskedLMPretrainer(backbone)
     pretrainer.build()
-    return pretrainer
-
-
-def load_pretrainer(path, tokenizer=None, sequence_length=None):
-    """Loads a `.keras` pretrainer (a file, or a run directory's `model.keras`) and checks that
-    it fits the tokenizer's vocabulary and the sequence length."""
-    file = os.path.join(path, "model.keras") if os.path.isdir(path) else path
-    if not os.path.isfile(file):
-        raise FileNotFoundError(f"No model at {file}: give a run directory holding model.keras, or a .keras file.")
-    pretrainer = keras.saving.load_model(file)
-    vocab = pretrainer.backbone.vocabulary_size
-    if tokenizer is not None and tokenizer.vocabulary_size != vocab:
-        raise ConfigError(
-            f"The vocabulary ({tokenizer.vocabulary_size} tokens) does not match the checkpoint {file} "
-            f"({vocab} tokens). Use the checkpoint's own tokenizer: set tokenizer_dir to the tokenizer/ "
-            "directory of the run that produced it."
-        )
-    if sequence_length is not None and sequence_length > pretrainer.backbone.sequence_length:
-        raise ConfigError(
-            f"sequence_length={sequence_length} is beyond the position table of {file} "
-            f"({pretrainer.backbone.sequence_length}). Lower sequence_length."
-        )
     return pretrainer
 
 

@@ -14,10 +14,13 @@ import json
 import os
 
 from tfssl.config import ConfigError
-from tfssl.data.corpus_preparation import check_manifest_tokenizer, prepare_corpus, source_fingerprint
+from tfssl.data.corpus_preparation import prepare_corpus, source_fingerprint
+from tfssl.data.prepared_tokenizer import check_manifest_tokenizer
 from tfssl.data.prepared_dataset import PreparedDataset
 from tfssl.data.prepared_manifest import PreparedDataError, is_prepared_directory, vocabulary_sha256
-from tfssl.training.run_directory import log, tokenizer_dir, tokenizer_settings
+from tfssl.run_directory import RunDirectory
+from tfssl.training.driver import log
+from tfssl.training.run_tokenizer import tokenizer_dir, tokenizer_settings
 
 CACHE = "prepared-corpora"
 
@@ -67,9 +70,8 @@ def _same_vocabulary(directory, vocabulary):
 
 def _run_vocabulary(init_from):
     """The vocabulary of a tfssl run directory being continued, if it has one."""
-    if init_from and os.path.isfile(os.path.join(init_from, "tokenizer", "vocab.txt")):
-        return os.path.join(init_from, "tokenizer")
-    return None
+    directory = RunDirectory(init_from).tokenizer_dir if init_from else None
+    return directory if directory and os.path.isfile(os.path.join(directory, "vocab.txt")) else None
 
 
 def _earlier_vocabulary(config, run_dir):

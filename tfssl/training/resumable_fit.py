@@ -21,11 +21,11 @@ Example (inside a driver):
 >>> fit.start_step   # 0 for a new run, the backup's step for a resumed one
 """
 
-import os
 import warnings
 
 import keras
 
+from tfssl.run_directory import RunDirectory
 from tfssl.training.distributed_input import describe_batch, distribute_global_batches, distribute_pipeline_batches
 from tfssl.training.step_backup import StepBackup, remove_backup, restore_backup
 
@@ -40,7 +40,7 @@ class ResumableFit:
         self.global_batch_size = global_batch_size  # rows per step, split over workers and replicas
         self.epochs, self.steps_per_epoch = int(epochs), int(steps_per_epoch)
         self.save_freq = int(save_freq or max(self.steps_per_epoch // 2, 1))
-        self.backup_dir = os.path.join(run_dir, "backup")
+        self.backup_dir = RunDirectory(run_dir).file(RunDirectory.BACKUP)
         self.start_step = restore_backup(model, self.backup_dir)
         if self.resumed:
             log(f"Resuming from the backup at step {self.start_step} of {self.epochs * self.steps_per_epoch} "

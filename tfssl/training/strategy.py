@@ -16,7 +16,7 @@ import os
 
 import tensorflow as tf
 
-from tfssl.config import STRATEGIES
+from tfssl.config_fields import STRATEGIES
 
 
 def cluster_spec():

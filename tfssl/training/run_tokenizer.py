@@ -1,45 +1,22 @@
-"""What every tfssl run directory shares: its tokenizer, its export assets, its metrics file,
-and the progress lines the drivers print.
+"""The WordPiece tokenizer of a run: the one given, the run's earlier one (same settings), or one trained anew.
 
-    <output_dir>/<name>/tokenizer/      vocab.txt, tokenizer.json, tfssl_tokenizer.json
-    <output_dir>/<name>/config.json     the resolved config (an export asset too)
-    <output_dir>/<name>/metrics.json    the driver's result, with total_seconds
+A rerun of the same command reuses the run's vocabulary; a rerun with other vocabulary settings is refused
+rather than silently mixing two vocabularies in one run directory.
 """
 
 import json
-import logging
-import math
 import os
 import shutil
-import time
 
 from tfssl.config import ConfigError
+from tfssl.run_directory import RunDirectory
 from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 from tfssl.tokenizers.wordpiece_trainer import train_wordpiece
-
-logger = logging.getLogger("tfssl.training")
-
-
-def start_run(config, save=True):
-    """Validates `config`, seeds Python/NumPy/TF with `config.seed`, creates the run directory
-    `<output_dir>/<name>/` and (with `save`) writes the resolved `config.json` into it.
-    Returns `(run_dir, started)`, `started` a `time.monotonic()` value for `write_metrics`."""
-    import keras
-
-    from tfssl.config import save_config
-
-    config.validate()
-    started = time.monotonic()
-    keras.utils.set_random_seed(config.seed)
-    run_dir = os.path.join(config.output_dir, config.name)
-    os.makedirs(run_dir, exist_ok=True)
-    if save:
-        save_config(config, os.path.join(run_dir, "config.json"))
-    return run_dir, started
+from tfssl.training.driver import log
 
 
 def tokenizer_dir(run_dir):
-    return os.path.join(run_dir, "tokenizer")
+    return RunDirectory(run_dir).tokenizer_dir
 
 
 def prepare_tokenizer(config, run_dir, texts):
@@ -87,30 +64,3 @@ def _copy_tokenizer_files(source, target):
     for name in TOKENIZER_FILES + ("tfssl_tokenizer.json",):
         if os.path.isfile(os.path.join(source, name)):
             shutil.copy(os.path.join(source, name), os.path.join(target, name))
-
-
-def export_assets(run_dir):
-    """Files that travel with every export: the vocabulary, the HF tokenizer and the run's config."""
-    return [os.path.join(tokenizer_dir(run_dir), f) for f in ("vocab.txt", "tokenizer.json")] + [
-        os.path.join(run_dir, "config.json")
-    ]
-
-
-def write_metrics(run_dir, result, started):
-    """Adds `total_seconds` (since the `time.monotonic()` value `started`), writes metrics.json, returns `result`."""
-    result["total_seconds"] = time.monotonic() - started
-    with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
-    return result
-
-
-def history_is_finite(history):
-    """False when any logged value of a Keras `History` is NaN or infinite."""
-    return all(math.isfinite(v) for values in history.history.values() for v in values)
-
-
-def log(config, message):
-    """Logs `message`, and prints it when the run is verbose."""
-    logger.info(message)
-    if config.verbose:
-        print(f"[tfssl] {message}", flush=True)
