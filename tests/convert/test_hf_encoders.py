@@ -101,7 +101,7 @@ def test_outputs_equal_transformers(hf_dir, tokenizer):
 
 def random_tfssl_model(architecture, vocabulary_size):
     """A tfssl masked-LM pretrainer the shape of a Hugging Face architecture, all weights random."""
-    backbone = EncoderBackbone(vocabulary_size, 2, 4, 64, 128, sequence_length=64,
+    backbone = EncoderBackbone(vocabulary_size, 2, 4, 64, 128, max_sequence_length=64,
                                num_segments={"bert": 2, "roberta": 1, "distilbert": 0}[architecture],
                                dropout=0.0, position_initializer="truncated_normal", rotary=False)
     pretrainer = MaskedLMPretrainer(backbone)

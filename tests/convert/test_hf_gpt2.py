@@ -60,7 +60,7 @@ def test_gpt2_logits_equal_transformers(hf_gpt2):
 
 
 def test_tfssl_decoder_to_hf_and_back(tmp_path):
-    backbone = DecoderBackbone(VOCABULARY, 2, 4, 64, 256, sequence_length=48, rotary=False)
+    backbone = DecoderBackbone(VOCABULARY, 2, 4, 64, 256, max_sequence_length=48, rotary=False)
     pretrainer = CausalLMPretrainer(backbone)
     pretrainer.build()
     rng = np.random.default_rng(1)
@@ -82,7 +82,7 @@ def test_tfssl_decoder_to_hf_and_back(tmp_path):
 def test_rotary_decoder_is_refused_with_the_reason(tmp_path):
     from tfssl.convert import CheckpointError
 
-    pretrainer = CausalLMPretrainer(DecoderBackbone(VOCABULARY, 1, 2, 32, 64, sequence_length=16, rotary=True))
+    pretrainer = CausalLMPretrainer(DecoderBackbone(VOCABULARY, 1, 2, 32, 64, max_sequence_length=16, rotary=True))
     pretrainer.build()
     pretrainer.save(str(tmp_path / "model.keras"))
     with pytest.raises(CheckpointError, match="rotary positions"):

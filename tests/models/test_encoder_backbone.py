@@ -19,7 +19,7 @@ def features(batch=3, length=L, seed=0):
 
 
 def test_layer_contracts():
-    run_layer_test(TokenAndPositionEmbedding, dict(vocabulary_size=V, sequence_length=16, hidden_dim=8),
+    run_layer_test(TokenAndPositionEmbedding, dict(vocabulary_size=V, max_sequence_length=16, hidden_dim=8),
                    features()["token_ids"], expected_output_shape=(3, L, 8))
     x = np.random.default_rng(0).normal(size=(2, L, 16)).astype("float32")
     for norm_first, rotary in ((False, False), (True, True)):
@@ -42,15 +42,15 @@ def test_hash_dropout_rate_scaling_and_fresh_masks():
 def test_presets_have_the_promised_sizes():
     assert {k: (v["num_layers"], v["hidden_dim"]) for k, v in ENCODER_PRESETS.items() if k != "medium"} == {
         "tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "base": (12, 768)}
-    backbone = EncoderBackbone.from_preset("tiny", vocabulary_size=V, sequence_length=32)
+    backbone = EncoderBackbone.from_preset("tiny", vocabulary_size=V, max_sequence_length=32)
     out = backbone(features())
     assert out["sequence_output"].shape == (3, L, 128) and out["pooled_output"].shape == (3, 128)
-    with pytest.raises(ValueError, match="Unknown preset"):
+    with pytest.raises(ValueError, match="Unknown EncoderBackbone preset"):
         EncoderBackbone.from_preset("huge", vocabulary_size=V)
 
 
 def test_padding_does_not_change_real_token_outputs():
-    backbone = EncoderBackbone(V, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, sequence_length=32)
+    backbone = EncoderBackbone(V, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=32)
     f = features(batch=2, length=8)
     short = backbone(f)["sequence_output"].numpy()
     padded = {"token_ids": np.pad(f["token_ids"], [[0, 0], [0, 4]], constant_values=0),
@@ -60,7 +60,7 @@ def test_padding_does_not_change_real_token_outputs():
 
 
 def test_keras_round_trip_and_graph_call():
-    backbone = EncoderBackbone(V, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, sequence_length=32, norm_first=True)
+    backbone = EncoderBackbone(V, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=32, norm_first=True)
     f = features()
     eager = backbone(f)["sequence_output"]
     graph = tf.function(lambda x: backbone(x)["sequence_output"])(f)
@@ -69,7 +69,7 @@ def test_keras_round_trip_and_graph_call():
 
 
 def test_head_logits_only_at_the_masked_positions():
-    backbone = EncoderBackbone(V, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, sequence_length=32)
+    backbone = EncoderBackbone(V, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=32)
     backbone(features())
     head = MaskedLMHead(V, 16, token_embedding=backbone.token_embedding)
     sequence = backbone(features())["sequence_output"]
@@ -83,7 +83,7 @@ def test_head_logits_only_at_the_masked_positions():
 
 
 def test_rotary_scores_depend_only_on_relative_offsets():
-    from tfssl.layers.transformer_encoder_block import apply_rotary
+    from tfssl.layers.cached_self_attention import apply_rotary
 
     rng = np.random.default_rng(0)
     q = np.tile(rng.normal(size=(1, 1, 1, 8)), (1, 1, 10, 1)).astype("float32")  # same vector at every position
@@ -97,7 +97,7 @@ def test_rotary_scores_depend_only_on_relative_offsets():
 
 
 def test_rotary_encoder_without_absolute_positions_round_trips():
-    backbone = EncoderBackbone(V, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, sequence_length=32,
+    backbone = EncoderBackbone(V, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=32,
                                rotary=True, position_initializer="none")
     f = features()
     backbone(f)

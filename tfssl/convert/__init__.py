@@ -1,8 +1,13 @@
-"""Hugging Face checkpoints in and out (config.json + safetensors; no PyTorch at run time)."""
+"""Hugging Face checkpoints in and out (config.json + safetensors; no PyTorch at run time).
+Names are imported on first use."""
 
-from tfssl.convert.checkpoint_files import CheckpointError, is_hf_directory, read_hf_directory
-from tfssl.convert.hf_export import export_to_hf
-from tfssl.convert.hf_import import convert_to_run_directory, load_hf_model
+from tfssl.lazy_exports import lazy_exports
 
-__all__ = ["CheckpointError", "convert_to_run_directory", "export_to_hf", "is_hf_directory", "load_hf_model",
-           "read_hf_directory"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "CheckpointError": "tfssl.convert.checkpoint_files",
+    "is_hf_directory": "tfssl.convert.checkpoint_files",
+    "read_hf_directory": "tfssl.convert.checkpoint_files",
+    "export_to_hf": "tfssl.convert.hf_export",
+    "convert_to_run_directory": "tfssl.convert.hf_import",
+    "load_hf_model": "tfssl.convert.hf_import",
+})

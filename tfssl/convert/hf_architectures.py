@@ -40,27 +40,27 @@ def _qkv(names, path):
             TensorLink(tuple(n + ".bias" for n in names), path, 1, "fused")]
 
 
+def _masked_lm_head(transform, layer_norm, bias):
+    """TensorLinks of a masked-LM head (group "head"): dense transform, LayerNorm, output bias."""
+    return tuple(_linear(transform, "masked_lm_head.transform", "head")
+                 + _norm(layer_norm, "masked_lm_head.layer_norm", group="head")
+                 + [TensorLink((bias,), "masked_lm_head.output_bias", None, "copy", "head")])
+
+
 ARCHITECTURES = {
     "bert": Architecture(
         "bert", "encoder", "bert.", "BertForMaskedLM", "BertModel",
-        tuple(_linear("cls.predictions.transform.dense", "masked_lm_head.transform", "head")
-              + _norm("cls.predictions.transform.LayerNorm", "masked_lm_head.layer_norm", group="head")
-              + [TensorLink(("cls.predictions.bias",), "masked_lm_head.output_bias", None, "copy", "head")]),
+        _masked_lm_head("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm",
+                        "cls.predictions.bias"),
         ("cls.predictions.decoder.weight",),
     ),
     "roberta": Architecture(
         "roberta", "encoder", "roberta.", "RobertaForMaskedLM", "RobertaModel",
-        tuple(_linear("lm_head.dense", "masked_lm_head.transform", "head")
-              + _norm("lm_head.layer_norm", "masked_lm_head.layer_norm", group="head")
-              + [TensorLink(("lm_head.bias",), "masked_lm_head.output_bias", None, "copy", "head")]),
-        ("lm_head.decoder.weight",),
+        _masked_lm_head("lm_head.dense", "lm_head.layer_norm", "lm_head.bias"), ("lm_head.decoder.weight",),
     ),
     "distilbert": Architecture(
         "distilbert", "encoder", "distilbert.", "DistilBertForMaskedLM", "DistilBertModel",
-        tuple(_linear("vocab_transform", "masked_lm_head.transform", "head")
-              + _norm("vocab_layer_norm", "masked_lm_head.layer_norm", group="head")
-              + [TensorLink(("vocab_projector.bias",), "masked_lm_head.output_bias", None, "copy", "head")]),
-        ("vocab_projector.weight",),
+        _masked_lm_head("vocab_transform", "vocab_layer_norm", "vocab_projector.bias"), ("vocab_projector.weight",),
     ),
     "gpt2": Architecture("gpt2", "decoder", "transformer.", "GPT2LMHeadModel", "GPT2Model", (), ("lm_head.weight",)),
 }
@@ -93,11 +93,9 @@ def backbone_links(architecture, config):
                  TensorLink(("embeddings.position_embeddings.weight",), "backbone.embeddings.position_embedding")]
         links += _norm("embeddings.LayerNorm", "backbone.embeddings.layer_norm")
         for i in range(config["n_layers"]):
-            p, b = f"transformer.layer.{i}.", f"backbone.blocks.{i}."
-            links += _qkv([p + "attention.q_lin", p + "attention.k_lin", p + "attention.v_lin"], b + "qkv_dense")
-            links += _linear(p + "attention.out_lin", b + "output_dense") + _norm(p + "sa_layer_norm", b + "attention_layer_norm")
-            links += _linear(p + "ffn.lin1", b + "intermediate_dense") + _linear(p + "ffn.lin2", b + "ffn_output_dense")
-            links += _norm(p + "output_layer_norm", b + "ffn_layer_norm")
+            links += _encoder_block_links(f"transformer.layer.{i}.", i, ("attention.q_lin", "attention.k_lin",
+                                          "attention.v_lin", "attention.out_lin", "sa_layer_norm", "ffn.lin1",
+                                          "ffn.lin2", "output_layer_norm"))
         return links
     links = [TensorLink(("embeddings.word_embeddings.weight",), "backbone.embeddings.token_embedding"),
              TensorLink(("embeddings.position_embeddings.weight",), "backbone.embeddings.position_embedding", 0,
@@ -106,14 +104,23 @@ def backbone_links(architecture, config):
         links.append(TensorLink(("embeddings.token_type_embeddings.weight",), "backbone.embeddings.segment_embedding"))
     links += _norm("embeddings.LayerNorm", "backbone.embeddings.layer_norm")
     for i in range(config["num_hidden_layers"]):
-        p, b = f"encoder.layer.{i}.", f"backbone.blocks.{i}."
-        links += _qkv([p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"], b + "qkv_dense")
-        links += _linear(p + "attention.output.dense", b + "output_dense")
-        links += _norm(p + "attention.output.LayerNorm", b + "attention_layer_norm")
-        links += _linear(p + "intermediate.dense", b + "intermediate_dense") + _linear(p + "output.dense", b + "ffn_output_dense")
-        links += _norm(p + "output.LayerNorm", b + "ffn_layer_norm")
+        links += _encoder_block_links(f"encoder.layer.{i}.", i, ("attention.self.query", "attention.self.key",
+                                      "attention.self.value", "attention.output.dense", "attention.output.LayerNorm",
+                                      "intermediate.dense", "output.dense", "output.LayerNorm"))
     links += _linear("pooler.dense", "backbone.pooler", group="pooler")
     return links
+
+
+def _encoder_block_links(prefix, index, names):
+    """TensorLinks of encoder block `index` from its Hugging Face names (after `prefix`): query, key,
+    value, attention output, attention LayerNorm, intermediate, output, output LayerNorm."""
+    query, key, value, attention_output, attention_norm, intermediate, output, output_norm = [prefix + n for n in names]
+    block = f"backbone.blocks.{index}."
+    return (_qkv([query, key, value], block + "attention.qkv_dense")
+            + _linear(attention_output, block + "attention.output_dense")
+            + _norm(attention_norm, block + "attention_layer_norm")
+            + _linear(intermediate, block + "intermediate_dense") + _linear(output, block + "ffn_output_dense")
+            + _norm(output_norm, block + "ffn_layer_norm"))
 
 
 def _gpt2_links(num_layers):
@@ -121,9 +128,10 @@ def _gpt2_links(num_layers):
     links = [TensorLink(("wte.weight",), "backbone.token_embedding"), TensorLink(("wpe.weight",), "backbone.position_embedding")]
     for i in range(num_layers):
         p, b = f"h.{i}.", f"backbone.blocks.{i}."
-        links += _norm(p + "ln_1", b + "attention_layer_norm") + copy(p + "attn.c_attn", b + "qkv_dense")  # Conv1D: (in, out)
-        links += copy(p + "attn.c_proj", b + "output_dense") + _norm(p + "ln_2", b + "mlp_layer_norm")
-        links += copy(p + "mlp.c_fc", b + "intermediate_dense") + copy(p + "mlp.c_proj", b + "mlp_output_dense")
+        links += _norm(p + "ln_1", b + "attention_layer_norm")
+        links += copy(p + "attn.c_attn", b + "attention.qkv_dense")  # Conv1D: (in, out), as a Keras kernel
+        links += copy(p + "attn.c_proj", b + "attention.output_dense") + _norm(p + "ln_2", b + "ffn_layer_norm")
+        links += copy(p + "mlp.c_fc", b + "intermediate_dense") + copy(p + "mlp.c_proj", b + "ffn_output_dense")
     return links + _norm("ln_f", "backbone.final_layer_norm")
 
 
@@ -139,7 +147,7 @@ def backbone_arguments(architecture, config, where):
                 raise CheckpointError(f"{where}: {flag}={config[flag]} has no tfssl equivalent (needs {wanted}).")
         return dict(vocabulary_size=config["vocab_size"], num_layers=config["n_layer"], num_heads=config["n_head"],
                     hidden_dim=config["n_embd"], intermediate_dim=config.get("n_inner") or 4 * config["n_embd"],
-                    sequence_length=config["n_positions"], dropout=0.0,
+                    max_sequence_length=config["n_positions"], dropout=0.0,
                     activation=_DECODER_ACTIVATIONS[activation],
                     layer_norm_epsilon=config.get("layer_norm_epsilon", 1e-5),
                     initializer_range=config.get("initializer_range", 0.02), rotary=False)
@@ -147,7 +155,7 @@ def backbone_arguments(architecture, config, where):
         activation, sizes = config.get("activation", "gelu"), dict(
             vocabulary_size=config["vocab_size"], num_layers=config["n_layers"], num_heads=config["n_heads"],
             hidden_dim=config["dim"], intermediate_dim=config["hidden_dim"],
-            sequence_length=config["max_position_embeddings"], num_segments=0, layer_norm_epsilon=1e-12)
+            max_sequence_length=config["max_position_embeddings"], num_segments=0, layer_norm_epsilon=1e-12)
     else:
         if config.get("position_embedding_type", "absolute") != "absolute":
             raise CheckpointError(f"{where}: position_embedding_type {config['position_embedding_type']!r}; only "
@@ -156,7 +164,7 @@ def backbone_arguments(architecture, config, where):
             vocabulary_size=config["vocab_size"], num_layers=config["num_hidden_layers"],
             num_heads=config["num_attention_heads"], hidden_dim=config["hidden_size"],
             intermediate_dim=config["intermediate_size"],
-            sequence_length=config["max_position_embeddings"] - position_offset(config),
+            max_sequence_length=config["max_position_embeddings"] - position_offset(config),
             num_segments=config.get("type_vocab_size", 2), layer_norm_epsilon=config.get("layer_norm_eps", 1e-12))
     if activation not in _ENCODER_ACTIVATIONS:
         raise CheckpointError(f"{where}: activation {activation!r} is not supported for encoders "
@@ -176,14 +184,14 @@ def hf_config_for(architecture, backbone, base=None, special_ids=None):
         reverse = {"gelu_approximate": "gelu_new", "gelu": "gelu", "relu": "relu"}
         config.update(vocab_size=backbone.vocabulary_size, n_layer=backbone.num_layers, n_head=backbone.num_heads,
                       n_embd=backbone.hidden_dim, n_inner=backbone.intermediate_dim,
-                      n_positions=backbone.sequence_length, activation_function=reverse[backbone.activation],
+                      n_positions=backbone.max_sequence_length, activation_function=reverse[backbone.activation],
                       layer_norm_epsilon=backbone.layer_norm_epsilon, initializer_range=backbone.initializer_range,
                       tie_word_embeddings=True)
         return config
     if architecture.model_type == "distilbert":
         config.update(vocab_size=backbone.vocabulary_size, n_layers=backbone.num_layers, n_heads=backbone.num_heads,
                       dim=backbone.hidden_dim, hidden_dim=backbone.intermediate_dim,
-                      max_position_embeddings=backbone.sequence_length, activation=backbone.activation,
+                      max_position_embeddings=backbone.max_sequence_length, activation=backbone.activation,
                       sinusoidal_pos_embds=False, initializer_range=backbone.initializer_range,
                       tie_word_embeddings=True)
         return config
@@ -191,7 +199,7 @@ def hf_config_for(architecture, backbone, base=None, special_ids=None):
     config.update(vocab_size=backbone.vocabulary_size, num_hidden_layers=backbone.num_layers,
                   num_attention_heads=backbone.num_heads, hidden_size=backbone.hidden_dim,
                   intermediate_size=backbone.intermediate_dim, hidden_act=backbone.activation,
-                  max_position_embeddings=backbone.sequence_length + position_offset(config),
+                  max_position_embeddings=backbone.max_sequence_length + position_offset(config),
                   type_vocab_size=backbone.num_segments, layer_norm_eps=backbone.layer_norm_epsilon,
                   initializer_range=backbone.initializer_range, position_embedding_type="absolute",
                   hidden_dropout_prob=backbone.dropout, attention_probs_dropout_prob=backbone.dropout,

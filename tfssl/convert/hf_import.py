@@ -27,7 +27,7 @@ from tfssl.convert.hf_architectures import (
     backbone_links,
 )
 from tfssl.convert.tensor_links import assign, plan_assignment
-from tfssl.run_directory import RunDirectory, backbone_positions
+from tfssl.run_directory import RunDirectory
 
 
 def load_hf_model(directory):
@@ -152,7 +152,7 @@ def convert_to_run_directory(directory, run_dir):
                        "in_graph_tokenizer": tokenizer is not None,
                        # Embedding/evaluation length (the position table stays whole); 128 is what
                        # sentence-transformers checkpoints' tokenizer.json truncate to.
-                       "sequence_length": min(backbone_positions(pretrainer.backbone), 128)})
+                       "sequence_length": min(pretrainer.backbone.max_sequence_length, 128)})
         pretrainer.save(staged.model_file)
         if os.path.isdir(run_dir):
             os.rmdir(run_dir)

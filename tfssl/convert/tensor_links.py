@@ -18,7 +18,7 @@ import numpy as np
 @dataclasses.dataclass(frozen=True)
 class TensorLink:
     hf_names: tuple  # one name, or (query, key, value) for the fused layouts
-    path: str  # attribute chain from the tfssl model, e.g. "backbone.blocks.0.qkv_dense"
+    path: str  # attribute chain from the tfssl model, e.g. "backbone.blocks.0.attention.qkv_dense"
     index: int = 0  # position in that layer's `weights`; None: the path is the variable itself
     layout: str = "copy"
     group: str = "backbone"  # "backbone" (required), or an optional all-or-none group ("pooler", "head")

@@ -8,6 +8,8 @@ Gathering the `max_predictions` slots before the vocabulary projection costs
 import keras
 from keras import ops
 
+from tfssl.layers.layer_config import arguments_config, store_arguments
+
 
 @keras.saving.register_keras_serializable(package="tfssl")
 class MaskedLMHead(keras.layers.Layer):
@@ -34,12 +36,7 @@ class MaskedLMHead(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.vocabulary_size = int(vocabulary_size)
-        self.hidden_dim = int(hidden_dim)
-        self.activation = activation
-        self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.initializer_range = float(initializer_range)
-        self.token_embedding = token_embedding
+        store_arguments(self, locals())
         self.transform = keras.layers.Dense(
             self.hidden_dim,
             activation=keras.activations.get(activation),
@@ -68,14 +65,4 @@ class MaskedLMHead(keras.layers.Layer):
         return tuple(mask_positions_shape) + (self.vocabulary_size,)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "hidden_dim": self.hidden_dim,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "initializer_range": self.initializer_range,
-            }
-        )
-        return config
+        return {**super().get_config(), **arguments_config(self, skip=("token_embedding",))}

@@ -11,6 +11,9 @@ import keras
 from keras import ops
 
 POOLING_MODES = ("mean", "cls", "first_last_mean", "all_layers_mean")
+# Contrastive pretraining also takes `cls_mlp` and `mean_mlp`: `cls` or `mean` plus a tanh MLP
+# used only in training (SimCSE); see `ContrastivePretrainer`. `cls_mlp`, SimCSE's choice, first.
+CONTRASTIVE_POOLING_MODES = ("cls_mlp", "cls", "mean", "mean_mlp", "first_last_mean", "all_layers_mean")
 
 
 @keras.saving.register_keras_serializable(package="tfssl")

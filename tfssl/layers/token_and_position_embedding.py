@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfssl.layers.hash_dropout import HashDropout
+from tfssl.layers.layer_config import arguments_config, store_arguments, upgrade_config
 from tfssl.layers.sinusoidal_initializer import SinusoidalInitializer
 
 
@@ -13,7 +14,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     Args:
         vocabulary_size: number of token ids.
-        sequence_length: size of the position table (the longest input accepted).
+        max_sequence_length: size of the position table (the longest input accepted).
         hidden_dim: embedding width.
         num_segments: size of the segment table; 0 disables segments.
         dropout: dropout after the LayerNorm.
@@ -29,7 +30,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def __init__(
         self,
         vocabulary_size,
-        sequence_length,
+        max_sequence_length,
         hidden_dim,
         num_segments=2,
         dropout=0.1,
@@ -39,24 +40,17 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.vocabulary_size = int(vocabulary_size)
-        self.sequence_length = int(sequence_length)
-        self.hidden_dim = int(hidden_dim)
-        self.num_segments = int(num_segments)
-        self.dropout = float(dropout)
-        self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.initializer_range = float(initializer_range)
         if position_initializer not in ("sinusoidal", "truncated_normal", "none"):
             raise ValueError(
                 f"position_initializer must be 'sinusoidal', 'truncated_normal' or 'none', got {position_initializer!r}."
             )
-        self.position_initializer = position_initializer
+        store_arguments(self, locals())
         init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
         self.token_embedding = keras.layers.Embedding(
             self.vocabulary_size, self.hidden_dim, embeddings_initializer=init, name="token_embedding"
         )
         self.position_embedding = None if position_initializer == "none" else keras.layers.Embedding(
-            self.sequence_length,
+            self.max_sequence_length,
             self.hidden_dim,
             embeddings_initializer=SinusoidalInitializer(self.initializer_range)
             if position_initializer == "sinusoidal"
@@ -95,18 +89,10 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):
         return tuple(token_ids_shape) + (self.hidden_dim,)
 
+    @classmethod
+    def from_config(cls, config):
+        """Also takes configs saved under old argument names (`sequence_length`)."""
+        return cls(**upgrade_config(config))
+
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "sequence_length": self.sequence_length,
-                "hidden_dim": self.hidden_dim,
-                "num_segments": self.num_segments,
-                "dropout": self.dropout,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "initializer_range": self.initializer_range,
-                "position_initializer": self.position_initializer,
-            }
-        )
-        return config
+        return {**super().get_config(), **arguments_config(self)}

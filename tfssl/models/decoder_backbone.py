@@ -9,7 +9,7 @@ a key/value cache for generation; `empty_cache` makes one.
 
 Example:
 
->>> backbone = DecoderBackbone.from_preset("tiny", vocabulary_size=4096, sequence_length=256)
+>>> backbone = DecoderBackbone.from_preset("tiny", vocabulary_size=4096, max_sequence_length=256)
 >>> hidden = backbone({"token_ids": ids})["sequence_output"]     # (batch, length, 128)
 >>> logits = backbone.token_logits(hidden)                       # (batch, length, 4096)
 """
@@ -20,19 +20,23 @@ import keras
 from keras import ops
 
 from tfssl.layers.hash_dropout import HashDropout
+from tfssl.layers.layer_config import store_arguments
 from tfssl.layers.transformer_decoder_block import TransformerDecoderBlock
+from tfssl.models.backbone import Backbone
 from tfssl.models.presets import DECODER_PRESETS
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
-class DecoderBackbone(keras.Model):
+class DecoderBackbone(Backbone):
     """Args:
     vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim: the usual sizes.
-    sequence_length: the context: size of the position table, the longest sequence accepted.
+    max_sequence_length: the context: size of the position table, the longest sequence accepted.
     dropout: embedding, attention and residual dropout (training only).
     activation, layer_norm_epsilon, initializer_range: see `TransformerDecoderBlock`.
     rotary: rotary attention (RoPE) instead of the learned position table.
     """
+
+    presets = DECODER_PRESETS
 
     def __init__(
         self,
@@ -41,7 +45,7 @@ class DecoderBackbone(keras.Model):
         num_heads,
         hidden_dim,
         intermediate_dim,
-        sequence_length=1024,
+        max_sequence_length=1024,
         dropout=0.0,
         activation="gelu_approximate",
         layer_norm_epsilon=1e-5,
@@ -50,22 +54,12 @@ class DecoderBackbone(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.vocabulary_size = int(vocabulary_size)
-        self.num_layers = int(num_layers)
-        self.num_heads = int(num_heads)
-        self.hidden_dim = int(hidden_dim)
-        self.intermediate_dim = int(intermediate_dim)
-        self.sequence_length = int(sequence_length)
-        self.dropout = float(dropout)
-        self.activation = activation
-        self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.initializer_range = float(initializer_range)
-        self.rotary = bool(rotary)
+        store_arguments(self, locals())
         init = keras.initializers.RandomNormal(stddev=self.initializer_range)
         self.token_embedding = keras.layers.Embedding(self.vocabulary_size, self.hidden_dim, embeddings_initializer=init,
                                                       name="token_embedding")
         self.position_embedding = None if self.rotary else keras.layers.Embedding(
-            self.sequence_length, self.hidden_dim, embeddings_initializer=init, name="position_embedding")
+            self.max_sequence_length, self.hidden_dim, embeddings_initializer=init, name="position_embedding")
         self.embedding_dropout = HashDropout(self.dropout)
         self.blocks = [
             TransformerDecoderBlock(
@@ -77,19 +71,6 @@ class DecoderBackbone(keras.Model):
         ]
         self.final_layer_norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, name="final_layer_norm")
 
-    @classmethod
-    def from_preset(cls, preset, vocabulary_size, **overrides):
-        """Builds a preset size (see `DECODER_PRESETS`); keyword arguments override."""
-        if preset not in DECODER_PRESETS:
-            raise ValueError(f"Unknown decoder preset {preset!r}; choose one of {sorted(DECODER_PRESETS)}.")
-        kwargs = dict(DECODER_PRESETS[preset])
-        kwargs.update(overrides)
-        return cls(vocabulary_size=vocabulary_size, **kwargs)
-
-    @property
-    def head_dim(self):
-        return self.hidden_dim // self.num_heads
-
     def build(self, input_shape=None):
         self.token_embedding.build((None, None))
         if self.position_embedding is not None:
@@ -98,10 +79,6 @@ class DecoderBackbone(keras.Model):
             block.build((None, None, self.hidden_dim))
         self.final_layer_norm.build((None, None, self.hidden_dim))
         self.built = True
-
-    def build_from_config(self, config):
-        """Variables do not depend on input shapes: build them all (needed to load `.keras`)."""
-        self.build()
 
     def _embed(self, token_ids, start, training):
         x = self.token_embedding(token_ids)  # (batch, length, hidden_dim)
@@ -137,20 +114,3 @@ class DecoderBackbone(keras.Model):
             x, layer_cache = block(x, cache=layer_cache, cache_index=cache_index, training=False)
             layer_caches.append(tuple(layer_cache))
         return self.final_layer_norm(x), tuple(layer_caches)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "sequence_length": self.sequence_length,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-            "initializer_range": self.initializer_range,
-            "rotary": self.rotary,
-        }
