@@ -48,7 +48,7 @@ for name in ("one_device", "mirrored"):
     strategy = choose_strategy(name)
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = CausalLMPretrainer(DecoderBackbone(50, 2, 2, 32, 64, sequence_length=16))
+        model = CausalLMPretrainer(DecoderBackbone(50, 2, 2, 32, 64, max_sequence_length=16))
         model.build()
         model.compile(learning_rate=1e-3, warmup_steps=2, total_steps=30, jit_compile=False)
     history = model.fit(lm_batches(stream, 16, 8, seed=0), steps_per_epoch=10, epochs=3, verbose=0).history

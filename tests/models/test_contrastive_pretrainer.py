@@ -18,7 +18,7 @@ def features(batch=8, length=10, seed=0):
 
 
 def backbone(dropout=0.1):
-    return EncoderBackbone(60, 2, 2, 32, 64, sequence_length=16, dropout=dropout)
+    return EncoderBackbone(60, 2, 2, 32, 64, max_sequence_length=16, dropout=dropout)
 
 
 def test_mean_pooling_ignores_padding():
@@ -137,7 +137,7 @@ x = {"anchor": feats(1), "positive": feats(2), "negative": feats(3)}      # glob
 def run(strategy, queue_size):
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = ContrastivePretrainer(EncoderBackbone(60, 2, 2, 32, 64, sequence_length=16, dropout=0.0),
+        model = ContrastivePretrainer(EncoderBackbone(60, 2, 2, 32, 64, max_sequence_length=16, dropout=0.0),
                                       pooling="cls_mlp", temperature=0.1, hard_negative_weight=0.3,
                                       queue_size=queue_size, momentum=0.5)
         model.build()
@@ -199,10 +199,9 @@ def test_all_layers_mean_pooling_averages_embeddings_and_every_block():
     embedded = model.embed(f)
     bb = model.backbone
     x = bb.embeddings(f["token_ids"], None)
-    bias = ((1.0 - f["padding_mask"].astype("float32")) * -1e9)[:, None, None, :]
     states = [x]
     for block in bb.blocks:
-        states.append(block(states[-1], bias))
+        states.append(block(states[-1], padding_mask=f["padding_mask"]))
     average = np.mean([s.numpy() for s in states], axis=0)
     mask = f["padding_mask"][:, :, None].astype("float32")
     np.testing.assert_allclose(embedded, (average * mask).sum(1) / mask.sum(1), atol=1e-5)

@@ -33,11 +33,11 @@ accuracy = {"mlm": "masked_accuracy", "clm": "token_accuracy", "classifier": "ac
 
 def build(kind, steps):
     if kind == "mlm":
-        model = MaskedLMPretrainer(EncoderBackbone(60, 1, 2, 32, 64, sequence_length=16, dropout=0.0))
+        model = MaskedLMPretrainer(EncoderBackbone(60, 1, 2, 32, 64, max_sequence_length=16, dropout=0.0))
     elif kind == "clm":
-        model = CausalLMPretrainer(DecoderBackbone(60, 1, 2, 32, 64, sequence_length=16, dropout=0.0))
+        model = CausalLMPretrainer(DecoderBackbone(60, 1, 2, 32, 64, max_sequence_length=16, dropout=0.0))
     else:
-        model = TextClassifier(EncoderBackbone(60, 1, 2, 32, 64, sequence_length=16, dropout=0.0), 3, dropout=0.0)
+        model = TextClassifier(EncoderBackbone(60, 1, 2, 32, 64, max_sequence_length=16, dropout=0.0), 3, dropout=0.0)
     model.build()
     model.compile(learning_rate=1e-2, warmup_steps=2, total_steps=12, jit_compile=False,
                   gradient_accumulation_steps=steps)

@@ -10,7 +10,7 @@ from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer, masked_lm_loss
 
 def small_pretrainer(vocabulary_size, **kwargs):
     backbone = EncoderBackbone(vocabulary_size, num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64,
-                               sequence_length=64, **kwargs)
+                               max_sequence_length=64, **kwargs)
     model = MaskedLMPretrainer(backbone)
     model.build()
     return model
@@ -76,7 +76,7 @@ def counting_batches(vocabulary_size=50, length=32, batch_size=32, seed=0):
 
 def test_fit_lowers_the_loss_and_learns_from_context():
     keras.utils.set_random_seed(0)
-    model = MaskedLMPretrainer(EncoderBackbone(50, 2, 2, 64, 128, sequence_length=32, dropout=0.0))
+    model = MaskedLMPretrainer(EncoderBackbone(50, 2, 2, 64, 128, max_sequence_length=32, dropout=0.0))
     model.compile(learning_rate=3e-3, warmup_steps=20, total_steps=500)
     history = model.fit(counting_batches(), steps_per_epoch=100, epochs=5, verbose=0).history
     assert history["loss"][-1] < 0.5 * history["loss"][0]

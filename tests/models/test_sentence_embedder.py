@@ -10,7 +10,7 @@ from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
 
 
 def make(tokenizer, pooling="mean"):
-    backbone = EncoderBackbone(tokenizer.vocabulary_size, 2, 2, 32, 64, sequence_length=32, dropout=0.0)
+    backbone = EncoderBackbone(tokenizer.vocabulary_size, 2, 2, 32, 64, max_sequence_length=32, dropout=0.0)
     return SentenceEmbedder(backbone, tokenizer, pooling=pooling, sequence_length=16)
 
 

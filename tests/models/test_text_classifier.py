@@ -15,7 +15,7 @@ from tfssl.models.text_classifier import TextClassifier
 
 def _backbone(vocabulary_size, **kwargs):
     return EncoderBackbone(vocabulary_size, num_layers=1, num_heads=2, hidden_dim=32, intermediate_dim=64,
-                           sequence_length=64, dropout=0.0, **kwargs)
+                           max_sequence_length=64, dropout=0.0, **kwargs)
 
 
 @pytest.mark.parametrize("task,num_classes,shape", [("classification", 3, (2, 3)), ("regression", 1, (2,))])

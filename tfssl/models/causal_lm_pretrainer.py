@@ -16,8 +16,8 @@ Example:
 import keras
 
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
-from tfssl.models.gradient_accumulation import GradientAccumulation, set_gradient_accumulation
-from tfssl.models.masked_lm_pretrainer import adamw_with_warmup
+from tfssl.models.gradient_accumulation import GradientAccumulation
+from tfssl.models.task import Task
 
 
 def next_token_loss():
@@ -26,72 +26,40 @@ def next_token_loss():
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
-class CausalLMPretrainer(GradientAccumulation, keras.Model):
+class CausalLMPretrainer(GradientAccumulation, Task):
     """Args:
     backbone: a `DecoderBackbone` (anything with `token_logits` and `sequence_output`).
+    preprocessor: optional `CausalLMPreprocessor`; with one, `fit` takes raw documents.
     """
 
-    def __init__(self, backbone, **kwargs):
-        super().__init__(**kwargs)
-        self.backbone = backbone
-
-    def build(self, input_shape=None):
-        if not self.backbone.built:
-            self.backbone.build()
-        self.built = True
-
-    def build_from_config(self, config):
-        """Variables do not depend on input shapes: build them all (needed to load `.keras`)."""
-        self.build()
+    # nanoGPT's defaults; `end_learning_rate=None` is a tenth of the peak.
+    compile_defaults = {"learning_rate": 1e-3, "warmup_steps": 100, "total_steps": 10_000, "weight_decay": 0.1,
+                        "end_learning_rate": None, "beta_2": 0.99}
 
     def call(self, inputs, training=None):
         hidden = self.backbone(inputs, training=training)["sequence_output"]  # (batch, length, hidden_dim)
         return self.backbone.token_logits(hidden)  # (batch, length, vocabulary_size)
 
-    def compile(
-        self,
-        optimizer="auto",
-        loss="auto",
-        metrics="auto",
-        learning_rate=1e-3,
-        warmup_steps=100,
-        total_steps=10_000,
-        end_learning_rate=None,
-        weight_decay=0.1,
-        beta_2=0.99,
-        jit_compile=True,
-        gradient_accumulation_steps=1,
-        **kwargs,
-    ):
-        """Compiles with nanoGPT's defaults; "auto" picks them, anything else overrides.
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """Compiles with nanoGPT's defaults; "auto" picks them, anything else overrides (`Task.compile`).
 
         "auto" optimizer: AdamW (beta_2 0.99, weight decay 0.1 on matrices and embeddings, none on
         biases and LayerNorms), linear warmup then cosine decay to `end_learning_rate` (default
         a tenth of the peak) at `total_steps`, gradients clipped to global norm 1 after the
-        cross-replica sum (`GlobalClipAdamW`).
+        cross-replica sum (`GlobalClipAdamW`). `metrics` are weighted by any sample weights.
         `gradient_accumulation_steps=k`: each replica's share of a batch runs as k micro-batches
         and one optimizer step (`GradientAccumulation`).
         """
-        set_gradient_accumulation(self, gradient_accumulation_steps)
-        if optimizer == "auto":
-            end = learning_rate / 10 if end_learning_rate is None else end_learning_rate
-            optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay, decay="cosine",
-                                          end_learning_rate=end, beta_2=beta_2, epsilon=1e-8)
-        if loss == "auto":
-            loss = next_token_loss()
-        if metrics == "auto":
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="token_accuracy"), MaskedLMPerplexity(name="perplexity")]
-        super().compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics, jit_compile=jit_compile, **kwargs)
+        metrics = self.default_weighted_metrics() if metrics == "auto" else metrics
+        super().compile(optimizer=optimizer, loss=loss, metrics=None, weighted_metrics=metrics, **kwargs)
 
-    def get_compile_config(self):
-        """Not saved: `compile()` takes schedule lengths that belong to a run."""
-        return None
+    def default_optimizer(self, learning_rate, warmup_steps, total_steps, weight_decay, end_learning_rate, beta_2):
+        end = learning_rate / 10 if end_learning_rate is None else end_learning_rate
+        return super().default_optimizer(learning_rate, warmup_steps, total_steps, weight_decay, decay="cosine",
+                                         end_learning_rate=end, beta_2=beta_2, epsilon=1e-8)
 
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "backbone": keras.saving.serialize_keras_object(self.backbone)}
+    def default_loss(self):
+        return next_token_loss()
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+    def default_weighted_metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy(name="token_accuracy"), MaskedLMPerplexity(name="perplexity")]

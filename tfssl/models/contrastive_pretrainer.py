@@ -27,11 +27,10 @@ Example:
 import keras
 import tensorflow as tf
 
-from tfssl.layers.sentence_pooling import SentencePooling
+from tfssl.layers.sentence_pooling import CONTRASTIVE_POOLING_MODES, SentencePooling
 from tfssl.losses.info_nce import info_nce_loss
 from tfssl.models.encoder_backbone import EncoderBackbone
-
-POOLING = ("cls_mlp", "cls", "mean", "mean_mlp", "first_last_mean", "all_layers_mean")
+from tfssl.models.task import Task
 
 
 def with_dropout(backbone, dropout):
@@ -45,7 +44,7 @@ def with_dropout(backbone, dropout):
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
-class ContrastivePretrainer(keras.Model):
+class ContrastivePretrainer(Task):
     """Args:
     backbone: an `EncoderBackbone`.
     pooling: `cls_mlp` (CLS state + a tanh MLP used only in training, SimCSE's choice), `cls`,
@@ -56,7 +55,11 @@ class ContrastivePretrainer(keras.Model):
     hard_negative_weight: added to hard-negative logits (supervised SimCSE's log-weight).
     queue_size: K > 0 turns on MoCo: momentum key encoder + a queue of K negative keys.
     momentum: EMA rate of the key encoder (MoCo: 0.999).
+    preprocessor: optional `SentencePreprocessor`; with one, `fit` takes raw sentences (or
+        `{"anchor": texts, "positive": texts[, "negative": texts]}` for supervised pairs).
     """
+
+    compile_defaults = {"learning_rate": 1e-4, "weight_decay": 0.01}
 
     def __init__(
         self,
@@ -67,18 +70,18 @@ class ContrastivePretrainer(keras.Model):
         hard_negative_weight=0.0,
         queue_size=0,
         momentum=0.999,
+        preprocessor=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if pooling not in POOLING:
-            raise ValueError(f"pooling must be one of {POOLING}, got {pooling!r}.")
+        super().__init__(backbone, preprocessor, **kwargs)
+        if pooling not in CONTRASTIVE_POOLING_MODES:
+            raise ValueError(f"pooling must be one of {CONTRASTIVE_POOLING_MODES}, got {pooling!r}.")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}.")
         if queue_size < 0 or not 0.0 <= momentum < 1.0:
             raise ValueError(f"Need queue_size >= 0 and 0 <= momentum < 1, got {queue_size} and {momentum}.")
         if queue_size and symmetric:
             raise ValueError("symmetric=True is not defined with a MoCo queue (keys get no gradient); drop one.")
-        self.backbone = backbone
         self.pooling = pooling
         self.temperature = float(temperature)
         self.symmetric = bool(symmetric)
@@ -89,7 +92,7 @@ class ContrastivePretrainer(keras.Model):
         self.projection = self._make_projection("projection")
         self.key_backbone, self.key_projection = None, None
         if self.queue_size:
-            self.key_backbone = EncoderBackbone.from_config({**backbone.get_config(), "name": "key_backbone"})
+            self.key_backbone = type(backbone).from_config({**backbone.get_config(), "name": "key_backbone"})
             self.key_backbone.trainable = False
             self.key_projection = self._make_projection("key_projection")
             if self.key_projection is not None:
@@ -100,9 +103,7 @@ class ContrastivePretrainer(keras.Model):
             return None
         return keras.layers.Dense(self.backbone.hidden_dim, activation="tanh", name=name)
 
-    def build(self, input_shape=None):
-        if not self.backbone.built:
-            self.backbone.build()
+    def build_head(self):
         if self.projection is not None:
             self.projection.build((None, self.backbone.hidden_dim))
         if self.queue_size:
@@ -113,7 +114,6 @@ class ContrastivePretrainer(keras.Model):
             dim = self.backbone.hidden_dim
             self.queue = self.add_weight(shape=(self.queue_size, dim), initializer="zeros", trainable=False, name="queue")
             self.queue_filled = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False, name="queue_filled")
-        self.built = True
 
     def _encoder_pairs(self):
         """(key encoder weight, query encoder weight) pairs, in the same creation order."""
@@ -128,9 +128,6 @@ class ContrastivePretrainer(keras.Model):
     def _copy_to_key_encoder(self):
         for key_weight, weight in self._encoder_pairs():
             key_weight.assign(weight)
-
-    def build_from_config(self, config):
-        self.build()
 
     def embed(self, features, training=False):
         """Feature dict -> (batch, hidden_dim) sentence vectors (no MLP outside training)."""
@@ -193,20 +190,15 @@ class ContrastivePretrainer(keras.Model):
                 key_weight.assign(self.momentum * key_weight + (1.0 - self.momentum) * weight)
         return logs
 
-    def compile(self, optimizer="auto", learning_rate=1e-4, weight_decay=0.01, jit_compile=True, **kwargs):
-        if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
-            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "layer_norm"])
-        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
-
-    def get_compile_config(self):
-        return None
+    def default_optimizer(self, learning_rate, weight_decay):
+        """AdamW (no decay on LayerNorm/biases); `learning_rate` may be a schedule."""
+        optimizer = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "layer_norm"])
+        return optimizer
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            **super().get_config(),
             "pooling": self.pooling,
             "temperature": self.temperature,
             "symmetric": self.symmetric,
@@ -214,9 +206,3 @@ class ContrastivePretrainer(keras.Model):
             "queue_size": self.queue_size,
             "momentum": self.momentum,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)

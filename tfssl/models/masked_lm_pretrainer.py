@@ -8,23 +8,25 @@ batch (not by batch x slots, and not per replica): see `compute_loss`. Under a
 
 Example:
 
->>> backbone = EncoderBackbone.from_preset("tiny", vocabulary_size=8192, sequence_length=128)
+>>> backbone = EncoderBackbone.from_preset("tiny", vocabulary_size=8192)
 >>> pretrainer = MaskedLMPretrainer(backbone)
 >>> pretrainer.compile(learning_rate=1e-3, warmup_steps=200, total_steps=5000)
 >>> pretrainer.fit(train_batches, validation_data=held_out_batches)
+
+Raw documents in (`tfssl pretrain mlm`'s model, masks drawn in tf.data):
+
+>>> pretrainer = MaskedLMPretrainer.from_preset("tiny", vocabulary="runs/vocab", sequence_length=128)
+>>> pretrainer.compile(learning_rate=2e-3, warmup_steps=200, total_steps=8 * 700)
+>>> pretrainer.fit(documents, batch_size=32, epochs=8)
 """
 
 import keras
 import tensorflow as tf
 
 from tfssl.layers.masked_lm_head import MaskedLMHead
-from tfssl.models.gradient_accumulation import GradientAccumulation, set_gradient_accumulation
+from tfssl.models.gradient_accumulation import GradientAccumulation
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
-from tfssl.optimizers.global_clip_adamw import GlobalClipAdamW
-from tfssl.optimizers.warmup_decay import WarmupDecay
-
-# Variables whose names contain these get no weight decay (LayerNorm scales/offsets, biases).
-NO_DECAY_NAMES = ["bias", "gamma", "beta", "layer_norm", "output_bias"]
+from tfssl.models.task import Task, encoder_features
 
 
 def masked_lm_loss():
@@ -34,34 +36,18 @@ def masked_lm_loss():
     )
 
 
-def adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay=0.01, decay="linear",
-                      end_learning_rate=0.0, beta_2=0.98, epsilon=1e-6):
-    """AdamW with BERT's defaults (the causal LM passes nanoGPT's): warmup + decay to
-    `end_learning_rate`, no decay on LayerNorm and biases, global gradient norm clipped to 1
-    (after the cross-replica sum: see `GlobalClipAdamW`)."""
-    optimizer = GlobalClipAdamW(
-        learning_rate=WarmupDecay(learning_rate, warmup_steps, total_steps, end_learning_rate=end_learning_rate,
-                                  decay=decay),
-        weight_decay=weight_decay,
-        beta_1=0.9,
-        beta_2=beta_2,
-        epsilon=epsilon,
-        global_clipnorm=1.0,
-    )
-    optimizer.exclude_from_weight_decay(var_names=NO_DECAY_NAMES)
-    return optimizer
-
-
 @keras.saving.register_keras_serializable(package="tfssl")
-class MaskedLMPretrainer(GradientAccumulation, keras.Model):
+class MaskedLMPretrainer(GradientAccumulation, Task):
     """Args:
     backbone: an `EncoderBackbone` (or any backbone with `token_embedding` and
         `sequence_output`).
+    preprocessor: optional `MaskedLMPreprocessor`; with one, `fit` takes raw documents.
     """
 
-    def __init__(self, backbone, **kwargs):
-        super().__init__(**kwargs)
-        self.backbone = backbone
+    compile_defaults = {"learning_rate": 1e-3, "warmup_steps": 100, "total_steps": 10_000, "weight_decay": 0.01}
+
+    def __init__(self, backbone, preprocessor=None, **kwargs):
+        super().__init__(backbone, preprocessor, **kwargs)
         self.masked_lm_head = MaskedLMHead(
             vocabulary_size=backbone.vocabulary_size,
             hidden_dim=backbone.hidden_dim,
@@ -72,58 +58,57 @@ class MaskedLMPretrainer(GradientAccumulation, keras.Model):
             name="masked_lm_head",
         )
 
-    def build(self, input_shape=None):
-        if not self.backbone.built:
-            self.backbone.build()
-        self.masked_lm_head.build((None, None, self.backbone.hidden_dim), (None, None))
-        self.built = True
+    @classmethod
+    def from_preset(cls, preset, vocabulary=None, tokenizer=None, sequence_length=128, lowercase=True, seed=0,
+                    preprocessor_kwargs=None, **backbone_overrides):
+        """The `tfssl pretrain mlm` model by name: `EncoderBackbone.from_preset(preset, ...)` sized to
+        the vocabulary, and a `MaskedLMPreprocessor` (so `fit` takes raw documents).
 
-    def build_from_config(self, config):
-        """Variables do not depend on input shapes: build them all (needed to load `.keras`)."""
-        self.build()
+        `vocabulary`: a `vocab.txt` directory/file or a token list (or give `tokenizer`).
+        `sequence_length`: the preprocessor's block length (the position table is the preset's).
+        Other keyword arguments override the preset's backbone settings.
+        """
+        from tfssl.models.encoder_backbone import EncoderBackbone
+        from tfssl.preprocessors.masked_lm_preprocessor import MaskedLMPreprocessor
+
+        if (vocabulary is None) == (tokenizer is None):
+            raise ValueError("Give exactly one of vocabulary= (a vocab.txt directory, file or token list) and "
+                             "tokenizer= (a WordPieceTokenizer).")
+        kwargs = dict(sequence_length=sequence_length, seed=seed, **(preprocessor_kwargs or {}))
+        preprocessor = (MaskedLMPreprocessor(tokenizer, **kwargs) if tokenizer is not None
+                        else MaskedLMPreprocessor.from_vocabulary(vocabulary, lowercase=lowercase, **kwargs))
+        backbone = EncoderBackbone.from_preset(preset, vocabulary_size=preprocessor.tokenizer.vocabulary_size,
+                                               **backbone_overrides)
+        pretrainer = cls(backbone, preprocessor=preprocessor)
+        pretrainer.build()
+        return pretrainer
+
+    def build_head(self):
+        self.masked_lm_head.build((None, None, self.backbone.hidden_dim), (None, None))
 
     def call(self, inputs, training=None):
-        features = {k: inputs[k] for k in ("token_ids", "padding_mask", "segment_ids") if k in inputs}
-        sequence_output = self.backbone(features, training=training)["sequence_output"]
+        sequence_output = self.backbone(encoder_features(inputs), training=training)["sequence_output"]
         return self.masked_lm_head(sequence_output, inputs["mask_positions"])  # (batch, slots, vocabulary_size)
 
-    def compile(
-        self,
-        optimizer="auto",
-        loss="auto",
-        weighted_metrics="auto",
-        learning_rate=1e-3,
-        warmup_steps=100,
-        total_steps=10_000,
-        weight_decay=0.01,
-        jit_compile=True,
-        gradient_accumulation_steps=1,
-        **kwargs,
-    ):
-        """Compiles with pretraining defaults; "auto" picks them, anything else overrides.
+    def compile(self, optimizer="auto", loss="auto", weighted_metrics="auto", **kwargs):
+        """Compiles with pretraining defaults; "auto" picks them, anything else overrides (see
+        `Task.compile`: `learning_rate=1e-3`, `warmup_steps=100`, `total_steps=10_000`,
+        `weight_decay=0.01`, `jit_compile=True`, `gradient_accumulation_steps=1`).
 
-        `jit_compile=True` by default: Keras' "auto" means no XLA on CPU-only machines, and
-        XLA made the masked-LM step markedly faster here (see benchmarks/).
         `gradient_accumulation_steps=k`: each replica's share of a batch is run as k micro-batches
-        (activations of one at a time), their gradients summed, and one optimizer step taken
-        (see `train_step`).
+        (activations of one at a time), their gradients summed, and one optimizer step taken.
         """
-        set_gradient_accumulation(self, gradient_accumulation_steps)
-        if optimizer == "auto":
-            optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay)
         # The default loss is the global masked-token mean (see `compute_loss`); a loss given
         # here replaces it and Keras' usual per-replica reduction applies.
         self._global_masked_mean = loss == "auto"
-        if loss == "auto":
-            loss = masked_lm_loss()
-        if weighted_metrics == "auto":
-            weighted_metrics = [
-                keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy"),
-                MaskedLMPerplexity(name="mlm_perplexity"),
-            ]
-        super().compile(
-            optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, jit_compile=jit_compile, **kwargs
-        )
+        super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
+
+    def default_loss(self):
+        return masked_lm_loss()
+
+    def default_weighted_metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy"),
+                MaskedLMPerplexity(name="mlm_perplexity")]
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Cross-entropy summed over masked tokens, divided by the masked-token count of the
@@ -163,18 +148,3 @@ class MaskedLMPretrainer(GradientAccumulation, keras.Model):
         cross_entropy = keras.losses.sparse_categorical_crossentropy(y, y_pred, from_logits=True)  # (batch, slots)
         return tf.math.divide_no_nan(tf.reduce_sum(cross_entropy * tf.cast(sample_weight, cross_entropy.dtype)),
                                      normaliser)
-
-    def get_compile_config(self):
-        """Not saved: `compile()` takes schedule lengths that belong to a run, so a loaded
-        pretrainer is compiled again by whoever continues training it."""
-        return None
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "backbone": keras.saving.serialize_keras_object(self.backbone)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
-

@@ -19,10 +19,11 @@ import tensorflow as tf
 
 from tfssl.data.sentence_pipeline import encode_sentences
 from tfssl.layers.sentence_pooling import SentencePooling
+from tfssl.models.task import Task
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
-class SentenceEmbedder(keras.Model):
+class SentenceEmbedder(Task):
     """Args:
     backbone: an `EncoderBackbone` (e.g. `ContrastivePretrainer.backbone`).
     tokenizer: the `WordPieceTokenizer` the backbone was trained with.
@@ -30,25 +31,17 @@ class SentenceEmbedder(keras.Model):
     sequence_length: longest input in tokens, `[CLS]`/`[SEP]` included.
     """
 
+    nested_objects = ("backbone", "tokenizer")  # strings in already: no preprocessor
+
     def __init__(self, backbone, tokenizer, pooling="mean", sequence_length=128, **kwargs):
-        super().__init__(**kwargs)
-        if sequence_length > backbone.sequence_length:
-            raise ValueError(
-                f"sequence_length={sequence_length} exceeds the backbone's position table ({backbone.sequence_length})."
-            )
-        self.backbone = backbone
+        super().__init__(backbone, **kwargs)
+        if sequence_length > backbone.max_sequence_length:
+            raise ValueError(f"sequence_length={sequence_length} exceeds the backbone's position table "
+                             f"({backbone.max_sequence_length}). Lower sequence_length.")
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.sequence_length = int(sequence_length)
         self.sentence_pooling = SentencePooling(pooling)
-
-    def build(self, input_shape=None):
-        if not self.backbone.built:
-            self.backbone.build()
-        self.built = True
-
-    def build_from_config(self, config):
-        self.build()
 
     def call(self, texts, training=False):
         features = encode_sentences(texts, self.tokenizer, self.sequence_length)  # (batch, sequence_length)
@@ -56,21 +49,7 @@ class SentenceEmbedder(keras.Model):
         return tf.math.l2_normalize(vectors, axis=-1)  # (batch, hidden_dim)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "tokenizer": keras.saving.serialize_keras_object(self.tokenizer),
-            "pooling": self.pooling,
-            "sequence_length": self.sequence_length,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
-        return cls(**config)
+        return {**super().get_config(), "pooling": self.pooling, "sequence_length": self.sequence_length}
 
 
 def embed_texts(embed, texts, batch_size=256):

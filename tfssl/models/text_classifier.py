@@ -17,14 +17,14 @@ Example:
 import keras
 
 from tfssl.layers.sentence_pooling import SentencePooling
-from tfssl.models.gradient_accumulation import GradientAccumulation, set_gradient_accumulation
-from tfssl.models.masked_lm_pretrainer import adamw_with_warmup
+from tfssl.models.gradient_accumulation import GradientAccumulation
+from tfssl.models.task import Task, encoder_features
 
 TASKS = ("classification", "regression")
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
-class TextClassifier(GradientAccumulation, keras.Model):
+class TextClassifier(GradientAccumulation, Task):
     """Args:
     backbone: an `EncoderBackbone`.
     num_classes: number of labels (1 for regression).
@@ -36,18 +36,21 @@ class TextClassifier(GradientAccumulation, keras.Model):
     freeze_token_embeddings: keep the token embedding table fixed. With few labels, full
         fine-tuning moves the embeddings of the words it sees and leaves the rest, breaking the
         geometry pretraining gave the vocabulary; fixed, unseen words stay where seen ones are.
+    preprocessor: optional `TextClassifierPreprocessor`; with one, `fit` takes `(texts, labels)`
+        (or `((first_texts, second_texts), labels)` for pairs).
     """
 
+    compile_defaults = {"learning_rate": 1e-4, "warmup_steps": 0, "total_steps": 1_000, "weight_decay": 0.01}
+
     def __init__(self, backbone, num_classes, task="classification", pooling="mean", dropout=0.1,
-                 freeze_backbone=False, freeze_token_embeddings=False, **kwargs):
-        super().__init__(**kwargs)
+                 freeze_backbone=False, freeze_token_embeddings=False, preprocessor=None, **kwargs):
+        super().__init__(backbone, preprocessor, **kwargs)
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
         if task == "regression" and num_classes != 1:
             raise ValueError(f"A regression model predicts one score; got num_classes={num_classes}.")
         if task == "classification" and num_classes < 2:
             raise ValueError(f"Classification needs at least two classes, got num_classes={num_classes}.")
-        self.backbone = backbone
         self.num_classes = int(num_classes)
         self.task = task
         self.pooling = pooling
@@ -65,48 +68,38 @@ class TextClassifier(GradientAccumulation, keras.Model):
             name="classification_head",
         )
 
-    def build(self, input_shape=None):
-        if not self.backbone.built:
-            self.backbone.build()
+    def build_head(self):
         self.head.build((None, self.backbone.hidden_dim))
-        self.built = True
-
-    def build_from_config(self, config):
-        """Variables do not depend on input shapes: build them all (needed to load `.keras`)."""
-        self.build()
 
     def call(self, inputs, training=None):
-        features = {k: inputs[k] for k in ("token_ids", "padding_mask", "segment_ids") if k in inputs}
+        features = encoder_features(inputs)
         outputs = self.backbone(features, training=training and not self.freeze_backbone)
         pooled = self.sentence_pooling.pool(outputs, features["padding_mask"])  # (batch, hidden_dim)
         logits = self.head(self.head_dropout(pooled, training=training))  # (batch, num_classes)
         return logits[:, 0] if self.task == "regression" else logits
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-4, warmup_steps=0,
-                total_steps=1_000, weight_decay=0.01, jit_compile=True, gradient_accumulation_steps=1,
-                **kwargs):
-        """Fine-tuning defaults ("auto"): AdamW with linear warmup and decay to 0, no decay on
-        LayerNorm/biases, global norm clipped to 1; cross-entropy + accuracy, or MSE + MAE.
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", weighted_metrics=None, **kwargs):
+        """Fine-tuning defaults ("auto", see `Task.compile`): AdamW with linear warmup and decay to 0
+        (`learning_rate=1e-4`, `warmup_steps=0`, `total_steps=1_000`, `weight_decay=0.01`), no decay
+        on LayerNorm/biases, global norm clipped to 1; cross-entropy + accuracy, or MSE + MAE.
+        Metrics are unweighted: with class weights, accuracy still counts every example once.
         `gradient_accumulation_steps=k`: each replica's share of a batch runs as k micro-batches
         and one optimizer step (`GradientAccumulation`)."""
-        set_gradient_accumulation(self, gradient_accumulation_steps)
-        if optimizer == "auto":
-            optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay)
-        classification = self.task == "classification"
-        if loss == "auto":
-            loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if classification
-                    else keras.losses.MeanSquaredError())
-        if metrics == "auto":
-            metrics = ([keras.metrics.SparseCategoricalAccuracy(name="accuracy")] if classification
-                       else [keras.metrics.MeanAbsoluteError(name="mae")])
-        # Metrics unweighted: with class weights, accuracy still counts every example once.
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile, **kwargs)
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, weighted_metrics=weighted_metrics, **kwargs)
+
+    def default_loss(self):
+        if self.task == "classification":
+            return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return keras.losses.MeanSquaredError()
+
+    def default_metrics(self):
+        if self.task == "classification":
+            return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        return [keras.metrics.MeanAbsoluteError(name="mae")]
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            **super().get_config(),
             "num_classes": self.num_classes,
             "task": self.task,
             "pooling": self.pooling,
@@ -114,9 +107,3 @@ class TextClassifier(GradientAccumulation, keras.Model):
             "freeze_backbone": self.freeze_backbone,
             "freeze_token_embeddings": self.freeze_token_embeddings,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)

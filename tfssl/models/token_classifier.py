@@ -10,11 +10,11 @@ Example:
 
 import keras
 
-from tfssl.models.masked_lm_pretrainer import adamw_with_warmup
+from tfssl.models.task import Task, encoder_features
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
-class TokenClassifier(keras.Model):
+class TokenClassifier(Task):
     """Args:
     backbone: an `EncoderBackbone`.
     num_tags: number of tags.
@@ -22,11 +22,12 @@ class TokenClassifier(keras.Model):
     freeze_backbone: train the head only.
     """
 
-    def __init__(self, backbone, num_tags, dropout=0.1, freeze_backbone=False, **kwargs):
-        super().__init__(**kwargs)
+    compile_defaults = {"learning_rate": 1e-4, "warmup_steps": 0, "total_steps": 1_000, "weight_decay": 0.01}
+
+    def __init__(self, backbone, num_tags, dropout=0.1, freeze_backbone=False, preprocessor=None, **kwargs):
+        super().__init__(backbone, preprocessor, **kwargs)
         if num_tags < 2:
             raise ValueError(f"Tagging needs at least two tags, got num_tags={num_tags}.")
-        self.backbone = backbone
         self.num_tags = int(num_tags)
         self.dropout = float(dropout)
         self.freeze_backbone = bool(freeze_backbone)
@@ -37,39 +38,25 @@ class TokenClassifier(keras.Model):
             name="tagging_head",
         )
 
-    def build(self, input_shape=None):
-        if not self.backbone.built:
-            self.backbone.build()
+    def build_head(self):
         self.head.build((None, None, self.backbone.hidden_dim))
-        self.built = True
-
-    def build_from_config(self, config):
-        self.build()
 
     def call(self, inputs, training=None):
-        features = {k: inputs[k] for k in ("token_ids", "padding_mask", "segment_ids") if k in inputs}
-        states = self.backbone(features, training=training and not self.freeze_backbone)["sequence_output"]
+        outputs = self.backbone(encoder_features(inputs), training=training and not self.freeze_backbone)
+        states = outputs["sequence_output"]  # (batch, length, hidden_dim)
         return self.head(self.head_dropout(states, training=training))  # (batch, length, num_tags)
 
-    def compile(self, optimizer="auto", loss="auto", weighted_metrics="auto", learning_rate=1e-4, warmup_steps=0,
-                total_steps=1_000, weight_decay=0.01, jit_compile=True, **kwargs):
-        """AdamW with warmup and linear decay; cross-entropy and accuracy weighted to first pieces."""
-        if optimizer == "auto":
-            optimizer = adamw_with_warmup(learning_rate, warmup_steps, total_steps, weight_decay)
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        if weighted_metrics == "auto":
-            weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, jit_compile=jit_compile,
-                        **kwargs)
+    def compile(self, optimizer="auto", loss="auto", metrics=None, weighted_metrics="auto", **kwargs):
+        """AdamW with warmup and linear decay (`Task.compile`); cross-entropy and accuracy weighted
+        to first pieces."""
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, weighted_metrics=weighted_metrics, **kwargs)
+
+    def default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def default_weighted_metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "backbone": keras.saving.serialize_keras_object(self.backbone), "num_tags": self.num_tags,
-                "dropout": self.dropout, "freeze_backbone": self.freeze_backbone}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+        return {**super().get_config(), "num_tags": self.num_tags, "dropout": self.dropout,
+                "freeze_backbone": self.freeze_backbone}
