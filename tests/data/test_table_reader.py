@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tfssl.data.corpus import CorpusError
-from tfssl.data.labeled_examples import LabeledDataError
+from tfssl.data.labeled_sources import LabeledDataError
 from tfssl.data.sentence_pairs import PairFileError
 from tfssl.data.sts_pairs import STSFormatError
 from tfssl.data.table_reader import TableError, file_suffix, iter_lines, iter_rows

@@ -1,15 +1,16 @@
 """The Apache Beam runner of `tfssl prepare`: the local pool's shard tasks as a Beam pipeline.
 
-    driver:   _chunks (streamed) --stage--> OUT/beam-chunks/<split>-NNNNN.jsonl   (finished shards skipped)
+    driver:   chunks (streamed) --stage--> OUT/beam-chunks/<split>-NNNNN.jsonl   (finished shards skipped)
     pipeline: Create(task names) | Reshuffle | Map(_write_staged_shard) --> OUT/<split>-NNNNN.bin + .done
     driver:   the shards' .done notes --> manifest entries, in chunk order
 
-The tasks are the local pool's, byte for byte: the same chunks (`_chunks`), the same `start_shard_worker` (once
-per worker process) and `write_shard`, the same file names and manifest entries, so a Beam prepare and a local one
-give identical directories (tested), and either resumes the other. Beam only schedules them: locally on the direct
-runner's engine (`--runner=beam`: `direct_running_mode=multi_processing`, one worker process per `processes`, see
-`local_runner`) or, through `beam_options`, on Dataflow, Flink or Spark. Locally the pool is quicker (Beam splits
-the tasks between its workers up front and starts gRPC worker harnesses; `benchmarks/beam_prepare.py`).
+The tasks are the local pool's, byte for byte: the same chunks (`shard_tasks.chunks`), the same
+`start_shard_worker` (once per worker process) and `write_shard`, the same file names and manifest entries, so a
+Beam prepare and a local one give identical directories (tested), and either resumes the other. Beam only
+schedules them: locally on the direct runner's engine (`--runner=beam`: `direct_running_mode=multi_processing`,
+one worker process per `processes`, see `local_runner`) or, through `beam_options`, on Dataflow, Flink or Spark.
+Locally the pool is quicker (Beam splits the tasks between its workers up front and starts gRPC worker harnesses;
+`benchmarks/beam_prepare.py`).
 
 Why the texts go through staging files and not `beam.Create(texts)`: the values of `Create` are pickled into the
 pipeline itself, so the driver would hold the whole corpus and a cluster's job graph would grow with it (Dataflow
@@ -34,8 +35,8 @@ import os
 import re
 import shutil
 
-from tfssl.data.corpus_preparation import _read_done
 from tfssl.data.prepared_manifest import PreparedDataError
+from tfssl.data.shard_tasks import read_done
 from tfssl.data.shard_writing import start_shard_worker, write_shard
 
 STAGING = "beam-chunks"
@@ -87,8 +88,8 @@ def local_runner(options):
 
 
 def run_shard_tasks_with_beam(output_dir, chunks, task_settings, processes=None, beam_options=()):
-    """`_run_shard_tasks` on Beam: stages the chunks whose shard is not done, runs one pipeline over them, and
-    yields `(split, shard)` for every chunk in chunk order, read back from the shards' `.done` notes."""
+    """`shard_tasks.run_shard_tasks` on Beam: stages the chunks whose shard is not done, runs one pipeline over
+    them, and yields `(split, shard)` for every chunk in chunk order, read back from the shards' `.done` notes."""
     beam = import_beam()
     options = pipeline_options(processes, beam_options)
     output_dir = os.path.abspath(output_dir)  # the tasks' paths, as workers in other directories see them
@@ -110,7 +111,7 @@ def run_shard_tasks_with_beam(output_dir, chunks, task_settings, processes=None,
             raise PreparedDataError(f"A shard task failed in the Beam pipeline: {message}") from e
     shutil.rmtree(staging, ignore_errors=True)
     for split, path in order:
-        shard = _read_done(path)
+        shard = read_done(path)
         if shard is None:
             raise PreparedDataError(
                 f"The Beam pipeline finished but {path} has no finished shard (or its .done note) where this "
@@ -128,7 +129,7 @@ def _stage(output_dir, staging, chunks):
         name = f"{split}-{index:05d}"
         path = os.path.join(output_dir, f"{name}.bin")
         order.append((split, path))
-        if _read_done(path) is not None:
+        if read_done(path) is not None:
             continue
         staged = os.path.join(staging, f"{name}.jsonl")
         try:
@@ -147,7 +148,7 @@ def _write_staged_shard(task, task_settings):
     """One shard task on a Beam worker: loads the tokenizer once per process, writes the shard from its staged
     chunk, and removes the chunk. A retried task (Beam retries failed bundles) whose shard is done does nothing."""
     path, staged = task
-    done = _read_done(path)
+    done = read_done(path)
     if done is not None:
         return done
     if _STARTED.get("settings") != task_settings:

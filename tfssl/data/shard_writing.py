@@ -107,7 +107,7 @@ def pack_causal_windows(token_lists, sequence_length, end_of_text_id, dtype="int
     return windows
 
 
-def pack_blocks(token_lists, sequence_length, cls_id, sep_id, dtype="int32"):
+def pack_blocks(token_lists, sequence_length, cls_token_id, sep_token_id, dtype="int32"):
     """Documents' ids -> `(blocks, sequence_length)`: joined with [SEP] after each, cut into pieces of
     `sequence_length - 2`, each wrapped as [CLS] piece [SEP]; the tail shorter than a piece is dropped.
 
@@ -116,13 +116,13 @@ def pack_blocks(token_lists, sequence_length, cls_id, sep_id, dtype="int32"):
     two in step: `tests/data/test_packing.py` compares them value by value."""
     body = sequence_length - 2
     lengths = np.fromiter((len(ids) + 1 for ids in token_lists), np.int64, len(token_lists))
-    stream = np.full(int(lengths.sum()), sep_id, dtype=np.int64)
+    stream = np.full(int(lengths.sum()), sep_token_id, dtype=np.int64)
     ends = np.cumsum(lengths)
     for ids, end in zip(token_lists, ends):
         stream[end - 1 - len(ids):end - 1] = ids
     count = len(stream) // body
     blocks = np.empty((count, sequence_length), dtype=dtype)
-    blocks[:, 0], blocks[:, -1] = cls_id, sep_id
+    blocks[:, 0], blocks[:, -1] = cls_token_id, sep_token_id
     blocks[:, 1:-1] = stream[:count * body].reshape(count, body)
     return blocks
 

@@ -43,8 +43,8 @@ def encode_words(words, tags, tokenizer, sequence_length):
     # One layout for ids, labels and weights: labels and weights are 0 at [CLS], [SEP] and padding.
     pack = functools.partial(pack_segments, sequence_length=sequence_length, pad_to_multiple=1)
     features = pack(per_row(pieces.flat_values), **special_token_ids(tokenizer))  # (batch, longest) each
-    labels = pack(per_row(piece_tags), cls_id=0, sep_id=0, pad_id=0)["token_ids"]
-    weights = pack(per_row(is_first.flat_values), cls_id=0, sep_id=0, pad_id=0)["token_ids"]
+    labels = pack(per_row(piece_tags), cls_token_id=0, sep_token_id=0, pad_token_id=0)["token_ids"]
+    weights = pack(per_row(is_first.flat_values), cls_token_id=0, sep_token_id=0, pad_token_id=0)["token_ids"]
     return features, labels, weights
 
 
