@@ -38,11 +38,12 @@ def prepare_command(corpus_dir, out_dir, processes, runner, tokenizer_dir=None):
 def reading_pass(corpus_dir):
     """Seconds of one pass of the driver's stream: documents -> held-out split -> chunks (no tokenizing)."""
     from tfssl.data.corpus import iter_documents
-    from tfssl.data.corpus_preparation import _chunks, survey_corpus
+    from tfssl.data.corpus_survey import survey_corpus
+    from tfssl.data.shard_tasks import chunks
 
     survey = survey_corpus(iter_documents(corpus_dir), 0.05, 0, 0)
     started = time.monotonic()
-    for _ in _chunks(iter_documents(corpus_dir), survey["is_held_out"], 500_000):
+    for _ in chunks(iter_documents(corpus_dir), survey["is_held_out"], 500_000):
         pass
     return time.monotonic() - started
 

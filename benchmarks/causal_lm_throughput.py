@@ -30,7 +30,7 @@ def make_pretrainer(preset, vocabulary_size, sequence_length, jit_compile):
     from tfssl.models.decoder_backbone import DecoderBackbone
 
     model = CausalLMPretrainer(DecoderBackbone.from_preset(preset, vocabulary_size=vocabulary_size,
-                                                           sequence_length=sequence_length))
+                                                           max_sequence_length=sequence_length))
     model.build()
     model.compile(learning_rate=1e-4, warmup_steps=10, total_steps=1000, jit_compile=jit_compile)
     return model

@@ -37,7 +37,7 @@ def make_model(variant, preset, vocabulary_size, sequence_length, jit_compile):
     from tfssl.models.contrastive_pretrainer import ContrastivePretrainer
     from tfssl.models.encoder_backbone import EncoderBackbone
 
-    backbone = EncoderBackbone.from_preset(preset, vocabulary_size=vocabulary_size, sequence_length=max(sequence_length, 128),
+    backbone = EncoderBackbone.from_preset(preset, vocabulary_size=vocabulary_size, max_sequence_length=max(sequence_length, 128),
                                            dropout=0.1, rotary=True)
     model = ContrastivePretrainer(backbone, pooling="mean", queue_size=4096 if variant == "moco" else 0)
     model.build()

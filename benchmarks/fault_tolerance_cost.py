@@ -30,7 +30,7 @@ def make_pretrainer(args, accumulation=1):
     from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 
     model = MaskedLMPretrainer(EncoderBackbone.from_preset(args.preset, vocabulary_size=args.vocabulary_size,
-                                                           sequence_length=args.sequence_length))
+                                                           max_sequence_length=args.sequence_length))
     model.build()
     model.compile(learning_rate=1e-4, warmup_steps=10, total_steps=10_000, jit_compile=args.jit_compile,
                   gradient_accumulation_steps=accumulation)

@@ -57,7 +57,7 @@ def tfssl_model(preset, vocabulary_size, sequence_length, dropout, rotary=False)
     from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
 
     backbone = EncoderBackbone.from_preset(
-        preset, vocabulary_size=vocabulary_size, sequence_length=sequence_length, dropout=dropout, rotary=rotary
+        preset, vocabulary_size=vocabulary_size, max_sequence_length=sequence_length, dropout=dropout, rotary=rotary
     )
     model = MaskedLMPretrainer(backbone)
     model.compile(learning_rate=5e-4, warmup_steps=10, total_steps=10_000, jit_compile=True)

@@ -12,7 +12,7 @@ and returns plain Python values, so notebooks get the same answers the command l
 import json
 import os
 
-from tfssl.run_directory import RunDirectory, backbone_positions
+from tfssl.run_directory import RunDirectory
 
 
 def classifier_at(path):
@@ -99,5 +99,5 @@ def file_perplexity(run_dir, text_file, context=None, stride=None, text_format="
     tokenizer = run.decoder_tokenizer()
     pretrainer = run.causal_lm(tokenizer)
     texts = [d.text for d in load_corpus(text_file, text_format=text_format)]
-    context = context or backbone_positions(pretrainer.backbone)
+    context = context or pretrainer.backbone.max_sequence_length
     return sliding_window_perplexity(pretrainer, token_stream(texts, tokenizer), context, stride)

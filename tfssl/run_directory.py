@@ -255,7 +255,7 @@ class RunDirectory:
     def _check_fits(self, backbone, tokenizer, sequence_length):
         if tokenizer is not None:
             self._check_vocabulary(tokenizer, backbone)
-        table = backbone_positions(backbone)
+        table = backbone.max_sequence_length
         if sequence_length is not None and sequence_length > table:
             from tfssl.config import ConfigError
 
@@ -280,7 +280,7 @@ class RunDirectory:
         trained = settings.get("pooling", "mean")
         pooling = pooling or settings.get("eval_pooling") or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(trained, trained)
         backbone, tokenizer = self.encoder()
-        length = min(sequence_length or settings.get("sequence_length", 64), backbone_positions(backbone))
+        length = min(sequence_length or settings.get("sequence_length", 64), backbone.max_sequence_length)
         return SentenceEmbedder(backbone, tokenizer, pooling, length)
 
     def classifier_module(self):
@@ -327,11 +327,6 @@ class RunDirectory:
 
         return export_sentence_embedder(self.sentence_embedder(pooling, sequence_length), model_dir,
                                         asset_paths=self.export_assets())
-
-
-def backbone_positions(backbone):
-    """The backbone's position-table size, whichever name the backbone gives it."""
-    return int(getattr(backbone, "max_sequence_length", None) or backbone.sequence_length)
 
 
 def keras_archive_config(file):

@@ -31,7 +31,7 @@ def test_disjoint_windows_equal_keras_evaluate_and_overlap_helps(pattern_lm):
     assert math.isclose(disjoint["loss"], keras_figures["loss"], rel_tol=1e-4)
     overlapping = sliding_window_perplexity(pretrainer, stream, context=32, stride=8)
     assert overlapping["tokens"] == disjoint["tokens"] and overlapping["perplexity"] <= disjoint["perplexity"]
-    with pytest.raises(ValueError, match="beyond the model's sequence_length"):
+    with pytest.raises(ValueError, match="beyond the model's max_sequence_length"):
         sliding_window_perplexity(pretrainer, stream, context=64)
 
 

@@ -32,7 +32,7 @@ from tests.synthetic_mlm import masked_lm_examples
 x, y, w = masked_lm_examples()
 keras.utils.set_random_seed(0)
 with strategy.scope():
-    model = MaskedLMPretrainer(EncoderBackbone(60, 2, 2, 32, 64, sequence_length=16, dropout=0.0))
+    model = MaskedLMPretrainer(EncoderBackbone(60, 2, 2, 32, 64, max_sequence_length=16, dropout=0.0))
     model.build()
     model.compile(learning_rate=1e-3, warmup_steps=1, total_steps=100, jit_compile=False)
 ds = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(16).repeat()  # global batch 16
@@ -44,7 +44,7 @@ index, chief = worker_role()
 with open(os.path.join(out, f"{mode}-{index}.json"), "w") as f:
     json.dump({"loss": history["loss"], "replicas": strategy.num_replicas_in_sync, "chief": chief,
                "overrides": sorted(keras_multi_worker._ORIGINALS),
-               "kernel": model.backbone.blocks[0].qkv_dense.kernel.numpy().ravel()[:50].tolist()}, f)
+               "kernel": model.backbone.blocks[0].attention.qkv_dense.kernel.numpy().ravel()[:50].tolist()}, f)
 """
 
 

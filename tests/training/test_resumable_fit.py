@@ -13,7 +13,7 @@ from tfssl.training.resumable_fit import ResumableFit
 
 def small_classifier(dropout=0.0):
     keras.utils.set_random_seed(0)
-    model = TextClassifier(EncoderBackbone(40, 1, 2, 16, 32, sequence_length=8, dropout=dropout), 2, dropout=dropout)
+    model = TextClassifier(EncoderBackbone(40, 1, 2, 16, 32, max_sequence_length=8, dropout=dropout), 2, dropout=dropout)
     model.build()
     model.compile(learning_rate=1e-2, warmup_steps=1, total_steps=12, jit_compile=False)
     return model

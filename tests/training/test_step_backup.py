@@ -13,7 +13,7 @@ from tfssl.training.step_backup import WEIGHTS, restore_backup, save_backup, sav
 
 
 def small_model():
-    model = MaskedLMPretrainer(EncoderBackbone(60, 1, 2, 32, 64, sequence_length=16, dropout=0.0))
+    model = MaskedLMPretrainer(EncoderBackbone(60, 1, 2, 32, 64, max_sequence_length=16, dropout=0.0))
     model.build()
     model.compile(jit_compile=False)
     model.optimizer.build(model.trainable_variables)

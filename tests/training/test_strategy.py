@@ -27,7 +27,7 @@ for name in ("one_device", "mirrored"):
     strategy = choose_strategy(name)
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = MaskedLMPretrainer(EncoderBackbone(60, 2, 2, 32, 64, sequence_length=16, dropout=0.0))
+        model = MaskedLMPretrainer(EncoderBackbone(60, 2, 2, 32, 64, max_sequence_length=16, dropout=0.0))
         model.build()
         model.compile(learning_rate=1e-3, warmup_steps=1, total_steps=100, jit_compile=False)
     ds = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(16)

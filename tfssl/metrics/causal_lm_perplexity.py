@@ -41,8 +41,8 @@ def sliding_window_perplexity(pretrainer, stream, context, stride=None, batch_si
     """Perplexity of `pretrainer` on the int token `stream`; returns figures with the settings."""
     stream = np.asarray(stream, dtype=np.int32)
     stride = context // 2 if stride is None else stride
-    if context > pretrainer.backbone.sequence_length:
-        raise ValueError(f"context={context} is beyond the model's sequence_length ({pretrainer.backbone.sequence_length}).")
+    if context > pretrainer.backbone.max_sequence_length:
+        raise ValueError(f"context={context} is beyond the model's max_sequence_length ({pretrainer.backbone.max_sequence_length}).")
     plan = window_plan(len(stream), context, stride)
     length = min(context, len(stream) - 1)
 

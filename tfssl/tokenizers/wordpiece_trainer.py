@@ -68,11 +68,11 @@ def train_wordpiece(
         continuing_subword_prefix="##",
     )
     tokenizer.train_from_iterator(texts, trainer=trainer, length=length)
-    cls_id, sep_id = tokenizer.token_to_id(CLS), tokenizer.token_to_id(SEP)
+    cls_token_id, sep_token_id = tokenizer.token_to_id(CLS), tokenizer.token_to_id(SEP)
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{CLS}:0 $A:0 {SEP}:0",
         pair=f"{CLS}:0 $A:0 {SEP}:0 $B:1 {SEP}:1",
-        special_tokens=[(CLS, cls_id), (SEP, sep_id)],
+        special_tokens=[(CLS, cls_token_id), (SEP, sep_token_id)],
     )
     os.makedirs(output_dir, exist_ok=True)
     tokenizer.save(os.path.join(output_dir, "tokenizer.json"))

@@ -29,7 +29,7 @@ from tfssl.metrics.sts_evaluation import evaluate_sts
 from tfssl.models.contrastive_pretrainer import ContrastivePretrainer, with_dropout
 from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
-from tfssl.run_directory import RunDirectory, backbone_positions
+from tfssl.run_directory import RunDirectory
 from tfssl.training.driver import Driver
 from tfssl.training.keras_multi_worker import in_multi_worker_mode
 from tfssl.training.run_tokenizer import prepare_tokenizer
@@ -170,7 +170,7 @@ def _starting_backbone(config, tokenizer):
     backbone = EncoderBackbone.from_preset(config.preset, vocabulary_size=tokenizer.vocabulary_size, dropout=config.dropout,
                                            **config.size_overrides())
     backbone.build()
-    if config.sequence_length > backbone_positions(backbone):
+    if config.sequence_length > backbone.max_sequence_length:
         raise ConfigError(f"sequence_length={config.sequence_length} is beyond the preset's position table.")
     return backbone
 

@@ -33,7 +33,7 @@ from tfssl.data.labeled_sources import LabeledDataError
 from tfssl.export.classifier_export import TextClassificationModule, export_text_classifier
 from tfssl.metrics.classification_report import classification_report, plot_confusion_matrix, regression_report
 from tfssl.models.text_classifier import TextClassifier
-from tfssl.run_directory import RunDirectory, backbone_positions
+from tfssl.run_directory import RunDirectory
 from tfssl.training.driver import Driver
 
 
@@ -79,9 +79,9 @@ class FineTuningDriver(Driver):
         with self.strategy.scope():  # the encoder's variables, created in the strategy's scope
             self.backbone, self.tokenizer = RunDirectory(config.init_from).encoder(from_scratch=config.from_scratch)
         _copy_tokenizer(config.init_from, self.directory)
-        if config.sequence_length > backbone_positions(self.backbone):
+        if config.sequence_length > self.backbone.max_sequence_length:
             raise ValueError(f"sequence_length={config.sequence_length} exceeds the encoder's position table "
-                             f"({backbone_positions(self.backbone)}); lower sequence_length.")
+                             f"({self.backbone.max_sequence_length}); lower sequence_length.")
 
     def stream_from(self, step):
         """The seeded training batches, endlessly repeated (each pass reshuffled), from `step` on, so a resumed

@@ -34,9 +34,8 @@ from tfssl.convert.hf_import import hf_lowercase, load_hf_model
 from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, prepared_mask_batches
 from tfssl.data.prepared_manifest import is_prepared_directory
 from tfssl.export.fill_mask_export import export_fill_mask
-from tfssl.models.encoder_backbone import EncoderBackbone
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer
-from tfssl.run_directory import RunDirectory, backbone_positions
+from tfssl.run_directory import RunDirectory
 from tfssl.training.checkpoint_fit import check_checkpoint_fits
 from tfssl.training.distributed_input import input_pipelines
 from tfssl.training.driver import Driver
@@ -173,25 +172,21 @@ def _build_pretrainer(config, tokenizer):
         if pretrainer.backbone.vocabulary_size != tokenizer.vocabulary_size:
             raise ConfigError(f"The tokenizer ({tokenizer.vocabulary_size} tokens) does not match {config.init_from} "
                               f"({pretrainer.backbone.vocabulary_size} rows); drop tokenizer_dir to use the checkpoint's.")
-        if config.sequence_length > backbone_positions(pretrainer.backbone):
+        if config.sequence_length > pretrainer.backbone.max_sequence_length:
             raise ConfigError(f"sequence_length={config.sequence_length} is beyond the position table of "
-                              f"{config.init_from} ({backbone_positions(pretrainer.backbone)}). Lower sequence_length.")
+                              f"{config.init_from} ({pretrainer.backbone.max_sequence_length}). Lower sequence_length.")
         return pretrainer
     if config.init_from:
         return RunDirectory(config.init_from).masked_lm(tokenizer, config.sequence_length)
-    backbone = EncoderBackbone.from_preset(
-        config.preset,
-        vocabulary_size=tokenizer.vocabulary_size,
-        max_sequence_length=config.position_table_size,
-        dropout=config.dropout,
-        norm_first=config.norm_first,
-        rotary=config.rotary,
-        position_initializer=config.position_initializer,
-        **config.size_overrides(),
-    )
-    pretrainer = MaskedLMPretrainer(backbone)
-    pretrainer.build()
-    return pretrainer
+    # The preset's model (what `MaskedLMPretrainer.from_preset` gives a Python user), with the run's settings,
+    # and the run's masking as its preprocessor: model.keras then takes raw strings too.
+    masking = {k: getattr(config, k) for k in ("mask_selection_rate", "mask_token_rate", "random_token_rate",
+                                               "whole_word_masking")}
+    return MaskedLMPretrainer.from_preset(
+        config.preset, tokenizer=tokenizer, sequence_length=config.sequence_length, seed=config.seed,
+        preprocessor_kwargs=masking, max_sequence_length=config.position_table_size, dropout=config.dropout,
+        norm_first=config.norm_first, rotary=config.rotary, position_initializer=config.position_initializer,
+        **config.size_overrides())
 
 
 def most_frequent_token_accuracy(train, held_out, vocabulary_size):
