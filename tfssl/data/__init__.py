@@ -24,6 +24,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "tokenize_documents": "tfssl.data.packing",
     "special_token_ids": "tfssl.data.packing",
     "default_max_predictions": "tfssl.data.mlm_pipeline",
+    "masked_lm_features": "tfssl.data.mlm_pipeline",
     "masker_for_tokenizer": "tfssl.data.mlm_pipeline",
     "packed_blocks": "tfssl.data.mlm_pipeline",
     "mask_batches": "tfssl.data.mlm_pipeline",

@@ -76,10 +76,10 @@ def mask_batches(blocks, masker, batch_size: int, seed: int, shuffle: bool = Tru
     dataset = dataset.batch(batch_size, drop_remainder=True)  # (batch, sequence_length)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=new_mask_each_epoch).batch(2)
     dataset = tf.data.Dataset.zip(dataset, seeds)
-    return dataset.map(_masking(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return dataset.map(masked_lm_features(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _masking(masker):
+def masked_lm_features(masker):
     """`(token_ids, batch_seed) -> (x, y, sample_weight)`: one batch masked with a stateless seed."""
 
     def mask(token_ids, batch_seed):
@@ -119,7 +119,7 @@ def resumable_mask_batches(blocks, masker, batch_size: int, seed: int, start_ste
 
     first_epoch, skip = divmod(int(start_step), steps)
     stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches).skip(skip)
-    return stream.map(_masking(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return stream.map(masked_lm_features(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def prepared_mask_batches(prepared, masker, batch_size: int, seed: int, start_step: int = 0, num_pipelines: int = 1,
@@ -146,7 +146,7 @@ def prepared_mask_batches(prepared, masker, batch_size: int, seed: int, start_st
         return token_ids, tf.stack([seed + 1 + epoch, index * num_pipelines + pipeline_id])
 
     stream = blocks.enumerate(start=int(start_step)).map(with_seed)
-    return stream.map(_masking(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return stream.map(masked_lm_features(masker), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _record_step(path, step, block_ids):

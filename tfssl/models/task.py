@@ -24,6 +24,8 @@ Example:
 >>> pretrainer.fit(texts, batch_size=32, epochs=8)      # raw strings in, masks drawn in tf.data
 """
 
+import warnings
+
 import keras
 import tensorflow as tf
 
@@ -127,8 +129,11 @@ class Task(keras.Model):
             validation_data = self.preprocessor.batches(*_unpack(validation_data),
                                                         kwargs.get("validation_batch_size") or batch_size)
         shuffle = shuffle and not isinstance(x, tf.data.Dataset)  # datasets shuffle themselves (Keras warns)
-        return super().fit(x=x, y=y, batch_size=batch_size, sample_weight=sample_weight,
-                           validation_data=validation_data, shuffle=shuffle, **kwargs)
+        with warnings.catch_warnings():
+            # Weights a task's loss never reads (the pooler under a token loss): Keras warns at every trace.
+            warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
+            return super().fit(x=x, y=y, batch_size=batch_size, sample_weight=sample_weight,
+                               validation_data=validation_data, shuffle=shuffle, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
         if self._takes_raw(x):

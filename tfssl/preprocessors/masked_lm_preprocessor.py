@@ -28,7 +28,7 @@ Example:
 import keras
 import tensorflow as tf
 
-from tfssl.data.mlm_pipeline import _masking, masker_for_tokenizer
+from tfssl.data.mlm_pipeline import masked_lm_features, masker_for_tokenizer
 from tfssl.data.packing import pack_segments, pack_token_sequences, special_token_ids
 from tfssl.preprocessors.preprocessor import Preprocessor
 from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
@@ -89,7 +89,7 @@ class MaskedLMPreprocessor(Preprocessor):
             token_ids = tf.cast(x, tf.int32)
         if seed is None:
             seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
-        return _masking(self.masker)(token_ids, seed)
+        return masked_lm_features(self.masker)(token_ids, seed)
 
     def get_config(self):
         config = super().get_config()

@@ -90,6 +90,10 @@ class Preprocessor(keras.layers.Layer):
                 columns["sample_weight"] = np.asarray(sample_weight, np.float32)
             dataset = tf.data.Dataset.from_tensor_slices(columns)
             dataset = (dataset if features_only else self.examples(dataset)).cache()  # predict: one row per input
+            # The number of examples, once known, is the dataset's length: Keras then runs every epoch to the
+            # end without a "ran out of data" warning (counting packed blocks costs one pass of tokenization).
+            count = int(dataset.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
             if training and shuffle:
                 dataset = dataset.shuffle(10_000, seed=self.seed, reshuffle_each_iteration=True)
             dataset = dataset.batch(batch_size, drop_remainder=training)
