@@ -175,8 +175,8 @@ class RunDirectory:
         if not os.path.isfile(file):
             hint = ("It looks like a SavedModel export; point at the run directory it came from (runs/<name>/)."
                     if os.path.isfile(os.path.join(self.path, "saved_model.pb")) or os.path.isdir(self.file("1"))
-                    else "Give a tfssl run directory (runs/<name>/ after `tfssl pretrain`, `finetune` or "
-                    "`convert from-hf`) or a .keras file.")
+                    else "Run `tfssl pretrain mlm` first (it writes runs/sotu-mlm/), or give another tfssl run "
+                    "directory (`tfssl pretrain`, `finetune` and `convert from-hf` write them) or a .keras file.")
             raise FileNotFoundError(f"No model at {file}. {hint}")
         if not zipfile.is_zipfile(file):
             raise RunDirectoryError(
