@@ -28,7 +28,8 @@ import logging
 import os
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-from tfssl.data.table_reader import TABLE_SUFFIXES, TableError, file_suffix, is_remote, iter_rows, open_binary
+from tfssl.data.table_reader import (TABLE_SUFFIXES, TableError, file_suffix, is_remote, iter_rows,
+                                     load_hf_dataset, open_binary)
 
 logger = logging.getLogger(__name__)
 
@@ -284,20 +285,8 @@ def _read_table(path: str, text_column: str) -> Iterator[Document]:
 def _read_hf_dataset(name: str, text_column: str, split: str) -> Iterator[Document]:
     """Streams a hub dataset (`streaming=True`: nothing downloaded whole); falls back to the local cache's
     memory-mapped copy when streaming is not possible (offline with a cached dataset)."""
-    import datasets
-
     dataset_name, _, config = name.partition(":")
-    try:
-        try:
-            dataset = datasets.load_dataset(dataset_name, config or None, split=split, streaming=True)
-        except Exception:  # noqa: BLE001  (offline: only the cached, non-streaming copy can load)
-            dataset = datasets.load_dataset(dataset_name, config or None, split=split)
-    except Exception as e:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
-        raise CorpusError(
-            f"Could not load the Hugging Face dataset {dataset_name!r} (config {config or None}, split {split!r}): "
-            f"{type(e).__name__}: {str(e)[:300]}. Without internet access only datasets already in the local "
-            "cache load (set HF_DATASETS_OFFLINE=1); otherwise download it elsewhere and pass local files."
-        ) from e
+    dataset = load_hf_dataset(dataset_name, config, split, CorpusError, streaming=True)
     columns = dataset.column_names
     if columns is not None and text_column not in columns:
         raise CorpusError(f"Dataset {dataset_name!r} has no column {text_column!r} (columns: {columns}).")

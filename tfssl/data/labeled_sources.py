@@ -10,7 +10,7 @@ import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tfssl.data.corpus import CorpusError, CorpusStats, _decode
-from tfssl.data.table_reader import TableError, check_columns, file_suffix, iter_lines, iter_rows
+from tfssl.data.table_reader import TableError, check_columns, file_suffix, iter_lines, iter_rows, load_hf_dataset
 
 DEFAULT_LABELED_DATA = "bbc_news"
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
@@ -78,17 +78,8 @@ def table_rows(path: str, columns: Dict[str, str]) -> List[Row]:
 
 
 def hf_rows(source: str, split: str, columns: Dict[str, str]) -> List[Row]:
-    import datasets
-
     name, _, config = source[3:].partition(":")
-    try:
-        dataset = datasets.load_dataset(name, config or None, split=split)
-    except Exception as e:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
-        raise LabeledDataError(
-            f"Could not load the Hugging Face dataset {name!r} (config {config or None}, split {split!r}): "
-            f"{type(e).__name__}: {str(e)[:300]}. Without internet access only datasets already in the local "
-            "cache load (set HF_DATASETS_OFFLINE=1); otherwise download it elsewhere and pass local files."
-        ) from e
+    dataset = load_hf_dataset(name, config, split, LabeledDataError)
     check_columns(source, dataset.column_names, {c: option for option, c in columns.items()}, LabeledDataError)
     needed = sorted(set(columns.values()))
     names = {c: _class_names(dataset.features[c]) for c in needed}

@@ -148,6 +148,27 @@ def check_columns(where: str, present: Sequence[Any], columns: Optional[Columns]
             raise error_type(f"{where}: no column {column!r} (columns: {shown}{more}). {_fix(columns, column)}")
 
 
+def load_hf_dataset(name: str, config: str, split: str, error_type: Type[TableError] = TableError,
+                    streaming: bool = False):
+    """A Hugging Face dataset by name (`streaming` first when asked: offline, only the cached, non-streaming copy
+    loads). A failure is an `error_type` that says what works without internet access."""
+    import datasets
+
+    try:
+        if streaming:
+            try:
+                return datasets.load_dataset(name, config or None, split=split, streaming=True)
+            except Exception:  # noqa: BLE001  (offline: fall back to the cached copy below)
+                pass
+        return datasets.load_dataset(name, config or None, split=split)
+    except Exception as e:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
+        raise error_type(
+            f"Could not load the Hugging Face dataset {name!r} (config {config or None}, split {split!r}): "
+            f"{type(e).__name__}: {str(e)[:300]}. Without internet access only datasets already in the local "
+            "cache load (set HF_DATASETS_OFFLINE=1); otherwise download it elsewhere and pass local files."
+        ) from e
+
+
 def _fix(columns: Columns, column) -> str:
     if isinstance(columns, Mapping) and columns[column]:
         return f"Set {columns[column]}=... to the column that holds it."
