@@ -126,6 +126,17 @@ def subject(name):
     return obj
 
 
+_SHARED = {}
+
+
+def shared_subject(name):
+    """`subject(name)` under float32, built once per class and shared by the `.keras` round trip and then the fit
+    step (which runs after it and may change its weights), so each class is built and traced once for both."""
+    if name not in _SHARED:
+        _SHARED[name] = subject(name)
+    return _SHARED[name]
+
+
 # Metrics, initializers, schedules and optimizers are checked inside a tiny Dense model.
 
 AUX_X, AUX_Y = np.random.default_rng(0).normal(size=(6, 4)).astype("float32"), np.array([0, 1, 2, 0, 1, 2])
@@ -185,7 +196,7 @@ def test_config_round_trip(name):
 def test_keras_file_round_trip(name, tmp_path):
     case = case_for(name)
     if case.kind in ("layer", "model"):
-        model, inputs = subject(name), case.inputs()
+        model, inputs = shared_subject(name), case.inputs()
         expected = case.run(model, inputs) if case.kind == "model" else model(inputs)
         graph = tf.function(lambda x: case.run(model, x) if case.kind == "model" else model(x))(inputs)
         assert_same_outputs(expected, graph)
@@ -227,7 +238,8 @@ def test_keras_file_round_trip(name, tmp_path):
 def test_one_fit_step_changes_trainable_weights(name):
     case = case_for(name)
     if case.kind in ("layer", "model"):
-        model = subject(name)
+        model = shared_subject(name)
+        _SHARED.pop(name, None)  # the fit step changes it: no later check reuses it
         if not case.trainable:
             assert not model.trainable_weights, f"{name} has trainable weights: give its case trainable=True"
             return

@@ -26,7 +26,7 @@ def test_layer_contracts():
         run_layer_test(TransformerEncoderBlock, dict(num_heads=2, hidden_dim=16, intermediate_dim=32, norm_first=norm_first,
                                                      rotary=rotary),
                        x, expected_output_shape=(2, L, 16))
-    run_layer_test(HashDropout, dict(rate=0.3, seed=1), x)
+    # HashDropout's contract (config, eager == graph, .keras): tests/test_keras_contract.py.
 
 
 def test_hash_dropout_rate_scaling_and_fresh_masks():
