@@ -76,7 +76,7 @@ def test_evaluate_perplexity_on_a_text_file(run, tmp_path):
     assert figures["perplexity"] > result["held_out"]["perplexity"]  # Shakespeare is not a State of the Union
 
 
-def test_bad_input_on_the_command_line(run, tmp_path):
+def test_bad_input_on_the_command_line(run, tmp_path, cli):
     root, _, result = run
     cases = [
         (["generate", result["export"], "x", "--temperature=-1"], "temperature must be >= 0"),
@@ -88,8 +88,8 @@ def test_bad_input_on_the_command_line(run, tmp_path):
         (["evaluate", "perplexity", str(tmp_path), str(tmp_path)], "tfssl_tokenizer.json"),
     ]
     for args, message in cases:
-        cli = tfssl_cli(*args, cwd=str(tmp_path))
-        assert cli.returncode == 2 and message in cli.stderr, (args, cli.stderr[-1500:])
+        proc = cli(*args, cwd=str(tmp_path))
+        assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr[-1500:])
 
 
 def test_continuing_with_another_vocabulary_is_refused(run, tmp_path):

