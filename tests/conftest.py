@@ -3,9 +3,6 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# One op thread per TensorFlow process: pytest-xdist already runs one worker per core, and every worker, notebook
-# kernel and launched subprocess (they inherit this) asking for both cores makes them all slower on 2 cores.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 import pytest  # noqa: E402
 
