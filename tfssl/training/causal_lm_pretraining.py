@@ -54,7 +54,6 @@ class CausalLMDriver(Driver):
     """`tfssl pretrain clm` (see the module docstring): the best held-out loss's weights are kept."""
 
     curve_metrics = ("loss", "perplexity")
-    divergence_hint = "Lower learning_rate or raise warmup_steps"
 
     def check(self):
         config = self.config

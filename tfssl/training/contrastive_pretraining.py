@@ -44,7 +44,6 @@ def run_contrastive_pretraining(config: ContrastivePretrainConfig) -> dict:
 class ContrastiveDriver(Driver):
     """`tfssl pretrain simcse` (see the module docstring): with an `sts_file`, the best STS epoch is kept."""
 
-    monitor_without_validation = ("loss", "min")
     divergence_hint = "Lower learning_rate or raise temperature"
 
     def check(self):
