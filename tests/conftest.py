@@ -10,7 +10,9 @@ from tfssl.data.corpus import load_corpus  # noqa: E402
 from tfssl.tokenizers.wordpiece_tokenizer import WordPieceTokenizer  # noqa: E402
 from tfssl.tokenizers.wordpiece_trainer import train_wordpiece  # noqa: E402
 
-pytest_plugins = ["tests.outside_reads"]  # fails tests that read beside the repository (a clone has nothing there)
+# outside_reads fails tests that read beside the repository (a clone has nothing there); scheduling orders the
+# work of the two xdist workers.
+pytest_plugins = ["tests.outside_reads", "tests.scheduling"]
 
 
 @pytest.fixture(scope="session")

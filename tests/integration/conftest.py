@@ -5,27 +5,38 @@ A session fixture is built once per pytest-xdist worker: modules that land on th
 and one on its own pays what it paid for its own run before."""
 
 import subprocess
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from tests.helpers import copy_sotu_speeches
 
 
+class SotuRun(NamedTuple):
+    corpus: Path  # the speeches, one file each
+    run_dir: Path  # runs/mlm
+    config: object  # its MLMPretrainConfig
+    result: dict  # what run_mlm_pretraining returned
+
+
 @pytest.fixture(scope="session")
 def sotu_mlm_run(tmp_path_factory):
-    """`(corpus, run_dir)`: the first 30 State of the Union speeches as a user's local corpus, and a `tiny`
-    masked-LM run on them (200 steps, own 2,000-word vocabulary, sequence length 64, no export)."""
+    """A `SotuRun`: the first 30 State of the Union speeches as a user's local corpus, and a `tiny` masked-LM run
+    on them (3 epochs of 70 steps, own 2,000-word vocabulary, sequence length 64, 10% of the speeches held out,
+    exported to saved_models/mlm). test_mlm_end_to_end checks the run; fine-tuning and SimCSE continue from it."""
     from tfssl.config import MLMPretrainConfig
     from tfssl.config_loading import load_config
     from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
     root = tmp_path_factory.mktemp("sotu-mlm")
     corpus = copy_sotu_speeches(root / "corpus")
-    run_mlm_pretraining(load_config(MLMPretrainConfig, overrides=[
-        f"--corpus={corpus}", f"--output_dir={root / 'runs'}", "--name=mlm", "--export=false",
-        "--vocabulary_size=2000", "--preset=tiny", "--sequence_length=64", "--epochs=1", "--steps_per_epoch=200",
-        "--learning_rate=2e-3", "--verbose=0"]))
-    return root / "corpus", root / "runs" / "mlm"
+    config = load_config(MLMPretrainConfig, overrides=[
+        f"--corpus={corpus}", f"--output_dir={root / 'runs'}", f"--export_dir={root / 'saved_models'}", "--name=mlm",
+        "--vocabulary_size=2000", "--preset=tiny", "--sequence_length=64", "--epochs=3", "--steps_per_epoch=70",
+        "--learning_rate=2e-3", "--held_out_fraction=0.1", "--verbose=0"])
+    result = run_mlm_pretraining(config)
+    return SotuRun(corpus, root / "runs" / "mlm", config, result)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ STSB = excerpt("stsbenchmark")  # the first 500/300/100 rows of STS-B train/dev/
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, sotu_mlm_run):
     """Unsupervised SimCSE from the shared tiny masked-LM run (tests/integration/conftest.py) on its corpus."""
-    corpus, mlm = sotu_mlm_run
+    corpus, mlm = sotu_mlm_run.corpus, sotu_mlm_run.run_dir
     root = tmp_path_factory.mktemp("simcse")
     with open(os.path.join(STSB, "sts-dev.csv"), encoding="utf-8") as f:
         (root / "sts-small.csv").write_text("".join(f.readlines()[:300]), encoding="utf-8")

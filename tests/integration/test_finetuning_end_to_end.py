@@ -24,7 +24,7 @@ def mlm_run(tmp_path_factory, sotu_mlm_run):
     """This module's root: `runs/mlm` is the shared tiny masked-LM run (tests/integration/conftest.py)."""
     root = tmp_path_factory.mktemp("finetune")
     (root / "runs").mkdir()
-    (root / "runs" / "mlm").symlink_to(sotu_mlm_run[1], target_is_directory=True)
+    (root / "runs" / "mlm").symlink_to(sotu_mlm_run.run_dir, target_is_directory=True)
     return root
 
 
@@ -124,7 +124,7 @@ def test_text_pairs_fine_tune_and_serve_pairs(mlm_run, tmp_path, cli):
     train = _write_csv(tmp_path / "pairs.csv", rows, header=("first", "second", "label"))
     config = load_config(FineTuneConfig, overrides=_overrides(
         mlm_run, "--name=pairs", f"--train_file={train}", "--text_column=first", "--text_pair_column=second",
-        "--epochs=1", "--min_steps=60", "--learning_rate=1e-3", "--dropout=0", "--deduplicate=false"))
+        "--epochs=1", "--min_steps=60", "--learning_rate=1e-3", "--dropout=0", "--deduplicate=false", "--jit_compile=false"))
     # The 200 rows hold 64 distinct pairs: kept whole, they give 4 steps an epoch (15 epochs, not 60 one-step
     # epochs, each with its validation and plot); the same 60 steps of 32 pairs learn as much.
     result = run_finetuning(config)
@@ -144,6 +144,7 @@ def test_few_shot_experiment_writes_a_table_and_a_curve_and_resumes(mlm_run, tmp
     config = load_config(FewShotConfig, overrides=[
         f"--init_from={mlm_run / 'runs' / 'mlm'}", f"--output_dir={tmp_path}", f"--train_file={data}",
         "--test_fraction=0.3", "--examples=10,0", "--seeds=0,1", "--min_steps=12", "--sequence_length=64",
+        "--jit_compile=false",  # 8 runs of 12 steps: compiling each step with XLA would cost more than it saves
         "--learning_rate=1e-3"])
     result = run_few_shot_experiment(config)
     run_dir = result["run_dir"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import FRESH_ENV, copy_sotu_speeches, saved_model_cli
+from tests.helpers import FRESH_ENV, saved_model_cli
 from tfssl.config import ConfigError, MLMPretrainConfig
 from tfssl.config_loading import load_config
 from tfssl.training.mlm_pretraining import run_mlm_pretraining
@@ -19,18 +19,10 @@ from tfssl.training.mlm_pretraining import run_mlm_pretraining
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    corpus = root / "corpus"
-    copy_sotu_speeches(corpus)
-    config = load_config(
-        MLMPretrainConfig,
-        overrides=[f"--corpus={corpus}", f"--output_dir={root / 'runs'}", f"--export_dir={root / 'saved_models'}",
-                   "--name=e2e", "--vocabulary_size=2000", "--preset=tiny", "--sequence_length=64",
-                   "--epochs=3", "--steps_per_epoch=150", "--learning_rate=2e-3", "--held_out_fraction=0.1",
-                   "--verbose=0"],
-    )
-    return root, config, run_mlm_pretraining(config)
+def run(sotu_mlm_run):
+    """`(root, config, result)` of the shared tiny sotu run (tests/integration/conftest.py), which this module
+    checks; root holds corpus/, runs/ and saved_models/."""
+    return sotu_mlm_run.run_dir.parent.parent, sotu_mlm_run.config, sotu_mlm_run.result
 
 
 def test_training_learns_and_beats_the_most_frequent_token(run):
@@ -40,7 +32,7 @@ def test_training_learns_and_beats_the_most_frequent_token(run):
     held = result["held_out"]
     assert held["masked_accuracy"] > held["most_frequent_token_accuracy"] + 0.03, held
     assert np.isclose(held["mlm_perplexity"], np.exp(held["loss"]), rtol=1e-3)
-    assert result["steps"] == 450
+    assert result["steps"] == 210
 
 
 def test_run_directory_holds_everything(run):

@@ -1,0 +1,71 @@
+"""The order in which two pytest-xdist workers take the tests: whole groups, the longest first.
+
+`--dist loadgroup` hands each `xdist_group` to one worker as a unit. Every test gets one here: its module (what
+`--dist loadscope` gave, so a module fixture is built once), or a group it shares with the tests that continue
+from the same trained run (a session fixture is built once per worker, so they must meet on one worker). Groups
+then start longest first, so that the short ones fill in at the end; xdist's own order (the group with the most
+tests first) used to start the 4-minute notebook module last, with the other worker idle for minutes.
+
+The seconds are `--durations=0` figures of this 2-core machine, summed by group (call and set-up). They only
+order the work: a stale figure costs some balance, never a test.
+"""
+
+import pytest
+
+# Tests that continue from one trained run: node id prefix -> group.
+SHARED_GROUPS = {
+    # The tiny sotu masked-LM run (tests/integration/conftest.py::sotu_mlm_run).
+    "tests/integration/test_mlm_end_to_end.py": "sotu-mlm-run",
+    "tests/integration/test_finetuning_end_to_end.py": "sotu-mlm-run",
+    "tests/integration/test_contrastive_end_to_end.py": "sotu-mlm-run",
+    # The contrastive notebook makes the short masked-LM run the fine-tuning notebook continues from; the other
+    # notebooks are independent and may go to the other worker.
+    "tests/integration/test_notebooks.py::test_notebook_executes[contrastive": "notebook-mlm-run",
+    "tests/integration/test_notebooks.py::test_notebook_executes[finetuning": "notebook-mlm-run",
+    "tests/integration/test_notebooks.py::test_notebook_executes[causal": "notebook-causal",
+    "tests/integration/test_notebooks.py::test_notebook_executes[huggingface": "notebook-huggingface",
+    "tests/integration/test_notebooks.py::test_notebook_executes[mlm": "notebook-mlm",
+}
+
+SECONDS = {
+    "sotu-mlm-run": 230,
+    "notebook-mlm-run": 140,
+    "tests/training/test_multi_worker.py": 143,
+    "tests/integration/test_preemption.py": 135,
+    "tests/integration/test_preemption_every_driver.py": 75,
+    "tests/models/test_gradient_accumulation.py": 57,
+    "tests/export/test_generation_export.py": 51,
+    "notebook-huggingface": 49,
+    "tests/models/test_contrastive_pretrainer.py": 46,
+    "notebook-causal": 44,
+    "tests/test_keras_contract.py": 37,
+    "tests/export/test_classifier_export.py": 36,
+    "notebook-mlm": 35,
+    "tests/integration/test_causal_lm_end_to_end.py": 32,
+    "tests/convert/test_minilm_end_to_end.py": 27,
+    "tests/benchmarks/test_contrastive_throughput.py": 27,
+    "tests/models/test_text_classifier.py": 26,
+    "tests/data/test_corpus_preparation.py": 24,
+    "tests/models/test_text_generator.py": 22,
+    "tests/convert/test_hf_gpt2.py": 21,
+    "tests/convert/test_continued_pretraining.py": 21,
+}
+
+
+def group_of(nodeid):
+    """The test's group: a shared one if its node id starts with a `SHARED_GROUPS` prefix, else its module."""
+    for prefix, group in SHARED_GROUPS.items():
+        if nodeid.startswith(prefix):
+            return group
+    return nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist appends the group to the node id
+def pytest_collection_modifyitems(config, items):
+    groups = {}
+    for item in items:
+        if not any(True for _ in item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(group_of(item.nodeid)))
+        groups[item] = next(item.iter_markers("xdist_group")).args[0]
+    position = {item: i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (-SECONDS.get(groups[item], 0), position[item]))
