@@ -1,10 +1,11 @@
 """The order in which two pytest-xdist workers take the tests: whole groups, the longest first.
 
-`--dist loadgroup` hands each `xdist_group` to one worker as a unit. Every test gets one here: its module (what
-`--dist loadscope` gave, so a module fixture is built once), or a group it shares with the tests that continue
-from the same trained run (a session fixture is built once per worker, so they must meet on one worker). Groups
-then start longest first, so that the short ones fill in at the end; xdist's own order (the group with the most
-tests first) used to start the 4-minute notebook module last, with the other worker idle for minutes.
+A group goes to one worker as a unit (a custom xdist scheduler, `--dist loadscope` with its own scopes). A group
+is a test's module (what loadscope does, so a module fixture is built once), or one it shares with the modules
+that continue from the same trained run: a session fixture is built once per worker, so they must meet on one
+worker. Groups then start longest first (`--no-loadscope-reorder` keeps the collection order this module
+sets), so that the short ones fill in at the end; xdist's own order (the group with the most tests first)
+started the 4-minute notebook module last, with the other worker idle for minutes.
 
 The seconds are `--durations=0` figures of this 2-core machine, summed by group (call and set-up). They only
 order the work: a stale figure costs some balance, never a test.
@@ -60,12 +61,19 @@ def group_of(nodeid):
     return nodeid.split("::", 1)[0]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist appends the group to the node id
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist, nothing calls it
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """loadscope with `group_of` as the scope."""
+
+        def _split_scope(self, nodeid):
+            return group_of(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    groups = {}
-    for item in items:
-        if not any(True for _ in item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(group_of(item.nodeid)))
-        groups[item] = next(item.iter_markers("xdist_group")).args[0]
     position = {item: i for i, item in enumerate(items)}
-    items.sort(key=lambda item: (-SECONDS.get(groups[item], 0), position[item]))
+    items.sort(key=lambda item: (-SECONDS.get(group_of(item.nodeid), 0), position[item]))
