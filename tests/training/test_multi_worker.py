@@ -100,23 +100,16 @@ def test_a_failing_worker_stops_the_launch_with_its_error(tmp_path):
     assert "[worker 0] worker 0 started" in launched.stdout
 
 
-def test_launch_runs_masked_lm_pretraining_on_two_workers(tmp_path, vocab_dir):
+def test_launch_runs_masked_lm_pretraining_on_two_workers(two_worker_mlm_run):
     """The command users run: the chief writes the run directory, the other worker its own
     copy under workers/1/ (no two processes write one file); both trained on identical losses."""
-    from tests.helpers import copy_sotu_speeches
-
-    corpus = copy_sotu_speeches(tmp_path / "corpus", count=6)
-    runs = tmp_path / "runs"
-    launched = run([sys.executable, "-m", "tfssl.cli", "launch", "--workers", "2", "--", "pretrain", "mlm",
-                    "--name=mw", f"--corpus={corpus}", f"--tokenizer_dir={vocab_dir}", "--strategy=multi_worker",
-                    "--sequence_length=32", "--batch_size=8", "--steps_per_epoch=6", "--epochs=2",
-                    "--jit_compile=false", "--export=false", f"--output_dir={runs}", "--verbose=0"])
+    _, runs, launched = two_worker_mlm_run
     assert launched.returncode == 0, launched.stdout[-4000:]
-    chief = json.loads((runs / "mw" / "metrics.json").read_text())
-    other = json.loads((runs / "mw" / "workers" / "1" / "metrics.json").read_text())
-    assert chief["steps"] == other["steps"] == 12
+    chief = json.loads((runs / "full" / "metrics.json").read_text())
+    other = json.loads((runs / "full" / "workers" / "1" / "metrics.json").read_text())
+    assert chief["steps"] == other["steps"] == 30
     assert chief["history"]["loss"] == other["history"]["loss"]
-    assert (runs / "mw" / "model.keras").is_file() and (runs / "mw" / "workers" / "1" / "model.keras").is_file()
+    assert (runs / "full" / "model.keras").is_file() and (runs / "full" / "workers" / "1" / "model.keras").is_file()
 
 
 def test_multi_worker_pretraining_without_a_shared_vocabulary_is_refused(tmp_path):
