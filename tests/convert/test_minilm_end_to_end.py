@@ -72,3 +72,22 @@ def test_sts_dev_spearman_of_the_export(export):
     assert done.returncode == 0, done.stderr[-3000:]
     scores = json.loads(done.stdout[done.stdout.index("{"):])
     assert scores["pairs"] == 400 and scores["spearman"] > 0.85, scores
+
+
+def test_the_serving_benchmark_runs_on_the_export(export):
+    """benchmarks/serving_throughput.py on this export, shortened (16 sentences, one round): the JSON it promises,
+    and its own check that the export gives sentence-transformers' vectors."""
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "serving_throughput.py")
+    proc = subprocess.run([sys.executable, script, "--export", str(export / "saved_models" / "minilm" / "1"),
+                           "--sts-file", excerpt("stsbenchmark", "sts-dev.csv"), "--sentences", "16",
+                           "--batch1-sentences", "4", "--batch-sizes", "1,8", "--rounds", "1"],
+                          capture_output=True, text=True, env=FRESH_ENV, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert result["benchmark"] == "serving_throughput" and result["embeddings_min_cosine"] > 0.9999
+    assert set(result["results"]) == {"short/batch_1", "short/batch_8", "long/batch_1", "long/batch_8"}
+    for figures in result["results"].values():
+        assert set(figures) == {"tfssl_savedmodel", "sentence_transformers", "transformers_forward",
+                                "tfssl_over_sentence_transformers"}
+        timed = [f for f in figures.values() if isinstance(f, dict)]
+        assert all(f["sentences_per_s"] > 0 and f["p99_ms"] >= f["p50_ms"] > 0 for f in timed)

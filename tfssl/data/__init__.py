@@ -36,6 +36,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "prepared_lm_batches": "tfssl.data.causal_lm_pipeline",
     "split_sentences": "tfssl.data.sentence_pipeline",
     "encode_sentences": "tfssl.data.sentence_pipeline",
+    "in_length_order": "tfssl.data.length_order",
     "sentence_batches": "tfssl.data.sentence_pipeline",
     "PairFileError": "tfssl.data.sentence_pairs",
     "SentencePairs": "tfssl.data.sentence_pairs",

@@ -69,7 +69,7 @@ def pack_segments(first, second=None, *, sequence_length, cls_token_id, sep_toke
     if pad_to_multiple is None:
         shape = [None, sequence_length]
     else:
-        longest = tf.cast(values.bounding_shape(axis=1), tf.int32)
+        longest = tf.maximum(tf.cast(values.bounding_shape(axis=1), tf.int32), 2)  # an empty batch: (0, 2)
         rounded = (longest + pad_to_multiple - 1) // pad_to_multiple * pad_to_multiple
         shape = tf.stack([batch, tf.minimum(sequence_length, rounded)])
     return {

@@ -38,10 +38,12 @@ def split_sentences(text, min_words=3, max_words=64):
     return sentences
 
 
-def encode_sentences(texts, tokenizer, sequence_length):
-    """(batch,) strings -> {"token_ids", "padding_mask"} (batch, sequence_length): `[CLS] ids [SEP]`,
-    truncated and padded by the one layout, `tfssl.data.packing.pack_segments`."""
-    features = pack_segments(tokenizer(texts), sequence_length=sequence_length, **special_token_ids(tokenizer))
+def encode_sentences(texts, tokenizer, sequence_length, pad_to_multiple=None):
+    """(batch,) strings -> {"token_ids", "padding_mask"} (batch, length): `[CLS] ids [SEP]`, truncated and padded
+    by the one layout, `tfssl.data.packing.pack_segments`. `pad_to_multiple` None: length = `sequence_length`
+    (one static shape, for XLA training); k: the batch's longest row rounded up to a multiple of k (inference)."""
+    features = pack_segments(tokenizer(texts), sequence_length=sequence_length, pad_to_multiple=pad_to_multiple,
+                             **special_token_ids(tokenizer))
     return {"token_ids": features["token_ids"], "padding_mask": features["padding_mask"]}
 
 

@@ -8,7 +8,8 @@ for pair models. Outputs:
 * regression: `score` (batch,) float32.
 
 Texts are tokenized in the graph (TensorFlow Text) exactly as in training and truncated to the
-model's `sequence_length` (pairs trimmed round-robin). An empty or whitespace-only string is
+model's `sequence_length` (pairs trimmed round-robin); a batch is padded to its longest row rounded up
+to 8, not to `sequence_length`. An empty batch gets empty outputs. An empty or whitespace-only string is
 rejected with INVALID_ARGUMENT ("text[i] is empty"): a label for no text would be a guess that
 looks like an answer. `labels.txt`, the vocabulary and the run's `config.json` travel in `assets/`.
 Versions are integers under `saved_models/<name>/`, written atomically, never overwritten.
@@ -63,7 +64,7 @@ class TextClassificationModule(tf.Module):
     def _outputs(self, text, text_pair):
         checks = [_assert_not_empty(text, "text")] + ([_assert_not_empty(text_pair, "text_pair")] if self.pairs else [])
         with tf.control_dependencies(checks):
-            features = encode_texts(text, self.tokenizer, self.sequence_length, text_pair)
+            features = encode_texts(text, self.tokenizer, self.sequence_length, text_pair, pad_to_multiple=8)
         logits = self.classifier(features, training=False)
         if self.regression:
             return {"score": logits}
@@ -79,7 +80,7 @@ class TextClassificationModule(tf.Module):
 def _assert_not_empty(strings, name):
     """An op that fails with the first empty string's index, naming the input."""
     empty = tf.equal(tf.strings.length(tf.strings.strip(strings)), 0)
-    first = tf.argmax(tf.cast(empty, tf.int32), output_type=tf.int32)
+    first = tf.argmax(tf.pad(tf.cast(empty, tf.int32), [[0, 1]]), output_type=tf.int32)  # defined for 0 strings
     return tf.debugging.Assert(
         tf.logical_not(tf.reduce_any(empty)),
         [f"{name}[i] is empty (no text to classify); first empty index:", first],

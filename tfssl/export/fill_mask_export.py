@@ -5,8 +5,10 @@ Signatures (all servable by TF Serving with TensorFlow Text ops):
 * `serving_default` (fill-mask): `text` (batch,) strings with literal `[MASK]`s ->
   `tokens` (batch, max_masks, top_k) strings, `scores` (batch, max_masks, top_k) softmax
   probabilities, `token_ids`, `mask_positions` (batch, max_masks) and `mask_count` (batch,).
-  Slots past `mask_count` are padding. Text is truncated to `sequence_length - 2` tokens;
-  masks beyond that are not answered (`mask_count` says how many were).
+  Slots past `mask_count` hold no answer: token "", score 0, id -1. Text is truncated to
+  `sequence_length - 2` tokens; a mask beyond that is not answered (`mask_count` counts the
+  answered ones, so a text whose only mask was cut has 0 and no tokens). A batch is padded to
+  its longest row; an empty batch gets empty outputs.
 * `predict_token_ids`: pre-tokenized `token_ids`, `padding_mask`, `mask_positions` ->
   `logits` (batch, slots, vocabulary_size), for callers that tokenize themselves.
 
@@ -62,10 +64,11 @@ class FillMaskModule(tf.Module):
             {"token_ids": token_ids, "padding_mask": padding_mask, "mask_positions": mask_positions}, training=False
         )  # (batch, max_masks, vocabulary_size)
         scores, ids = tf.math.top_k(tf.nn.softmax(logits, axis=-1), k=self.top_k)  # (batch, max_masks, top_k)
+        answered = tf.broadcast_to((top > 0)[:, :, None], tf.shape(ids))  # slots that hold a mask
         return {
-            "tokens": self.tokenizer.id_to_token(ids),
-            "scores": scores,
-            "token_ids": ids,
+            "tokens": tf.where(answered, self.tokenizer.id_to_token(ids), ""),
+            "scores": tf.where(answered, scores, 0.0),
+            "token_ids": tf.where(answered, ids, -1),
             "mask_positions": mask_positions,
             "mask_count": tf.reduce_sum(tf.cast(top > 0, tf.int32), axis=1),
         }

@@ -7,8 +7,19 @@ import tensorflow as tf
 from tfssl.export.versioning import latest_version_dir
 
 
+def load(path):
+    """A tfssl SavedModel as a TF Serving user's Python client loads it: `path` is a version directory, or a model
+    directory (its newest version). TensorFlow Text is imported first: the graph's tokenizer ops live there (TF
+    Serving's binary has them built in; a plain `tf.saved_model.load` fails with "Op type not registered").
+
+    >>> model = tfssl.export.load("saved_models/sst2")
+    >>> model.signatures["serving_default"](text=tf.constant(["a gripping film"]))["label"]
+    """
+    return load_saved_model(path)[0]
+
+
 def load_saved_model(path):
-    """Loads `path` (a version directory, or a model directory -> its latest version)."""
+    """`(model, version_dir)`: `load` and the version directory it read."""
     import tensorflow_text  # noqa: F401  registers the tokenizer ops the graph uses
 
     version_dir = latest_version_dir(path)
@@ -44,19 +55,28 @@ def _strings(texts, what):
     return texts
 
 
-def embed(path, texts, batch_size=256):
-    """Runs an exported `embed` signature; (n, hidden_dim) NumPy, L2-normalised."""
-    import numpy as np
+def saved_model_embedder(path, batch_size=256):
+    """A texts -> (n, hidden_dim) NumPy function (L2-normalised rows, in the order of the texts) over an export's
+    `embed` signature, loaded once; it runs batches of similar lengths (`tfssl.data.length_order`)."""
+    from tfssl.data.length_order import in_length_order
 
-    texts = _strings(texts, "embed")
     model, version_dir = load_saved_model(path)
     if "embed" not in model.signatures:
         raise ValueError(f"{version_dir} has no `embed` signature (signatures: {sorted(model.signatures)}); "
                          "export a contrastive run (tfssl pretrain simcse).")
-    function = model.signatures["embed"]
-    chunks = [function(text=tf.constant(texts[i : i + batch_size]))["embeddings"].numpy()
-              for i in range(0, len(texts), batch_size)]
-    return np.concatenate(chunks)
+    signature = model.signatures["embed"]
+
+    def run(texts):
+        return in_length_order(lambda batch: signature(text=tf.constant(batch))["embeddings"].numpy(),
+                               _strings(texts, "embed"), batch_size)
+
+    return run
+
+
+def embed(path, texts, batch_size=256):
+    """Runs an exported `embed` signature; (n, hidden_dim) NumPy, L2-normalised."""
+    texts = _strings(texts, "embed")
+    return saved_model_embedder(path, batch_size)(texts)
 
 
 def generate(path, prompts, max_new_tokens=None, temperature=0.0, top_k=0, top_p=1.0, seed=0):

@@ -155,7 +155,8 @@ class TextGenerator(tf.Module):
         ids = self.tokenizer(text)
         eot = tf.fill([ids.nrows(), 1], tf.constant(self.end_of_text_id, tf.int32))
         ids = tf.concat([tf.RaggedTensor.from_tensor(eot), tf.cast(ids, tf.int32)], axis=1)[:, : self.sequence_length + 1]
-        dense = ids.to_tensor(0)  # (batch, longest)
+        width = tf.maximum(tf.cast(ids.bounding_shape(axis=1), tf.int32), 2)  # an empty batch: (0, 2)
+        dense = ids.to_tensor(0, shape=tf.stack([tf.cast(ids.nrows(), tf.int32), width]))  # (batch, longest)
         weights = tf.sequence_mask(ids.row_lengths() - 1, tf.shape(dense)[1] - 1, tf.float32)  # (batch, longest - 1)
         logits = self.pretrainer({"token_ids": dense[:, :-1]}, training=False)  # (batch, longest - 1, vocabulary)
         log_probs = -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=dense[:, 1:], logits=logits)  # (batch, longest - 1)

@@ -168,15 +168,18 @@ def evaluate_examples(module, examples, batch_size=256):
 
 
 def predict_batches(module, texts, text_pairs=None, batch_size=256):
-    """`module.predict` over a list of strings in batches; NumPy outputs concatenated."""
+    """`module.predict` over a list of strings (and pairs); NumPy outputs in the order of `texts`. The batches are
+    cut from the texts sorted by length, so each is padded to little more than its rows (tfssl.data.length_order)."""
     texts = list(texts)
+    pairs = None if text_pairs is None else list(text_pairs)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(pairs[i]) if pairs else 0))
     chunks = []
-    for start in range(0, len(texts), batch_size):
-        args = [tf.constant(texts[start:start + batch_size])]
-        if text_pairs is not None:
-            args.append(tf.constant(list(text_pairs[start:start + batch_size])))
+    for start in range(0, len(order), batch_size):
+        part = order[start:start + batch_size]
+        args = [tf.constant([texts[i] for i in part])] + ([] if pairs is None else [tf.constant([pairs[i] for i in part])])
         chunks.append({k: v.numpy() for k, v in module.predict(*args).items()})
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    restore = np.argsort(order)
+    return {k: np.concatenate([c[k] for c in chunks])[restore] for k in chunks[0]}
 
 
 def _targets(examples, label_names, regression):

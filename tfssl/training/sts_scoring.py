@@ -18,8 +18,8 @@ def sts_scores(model_path, pairs, pooling=None, sequence_length=None):
 
         embedder = RunDirectory(model_path).sentence_embedder(pooling, sequence_length)
         return evaluate_sts(lambda texts: embed_texts(embedder, texts), pairs)
-    from tfssl.export.saved_model_loading import embed
+    from tfssl.export.saved_model_loading import saved_model_embedder
 
     if pooling or sequence_length:
         raise ValueError("--pooling and --sequence-length apply to run directories; an export has its own.")
-    return evaluate_sts(lambda texts: embed(model_path, texts), pairs)
+    return evaluate_sts(saved_model_embedder(model_path), pairs)
