@@ -153,7 +153,7 @@ def main(argv=None):
     if args.measure:
         return measure(args)
 
-    model_dir = args.model_dir or default_model_dir()
+    model_dir = str(args.model_dir or default_model_dir())
     sentences = read_sentences(args.sts_file or default_sts_file(), args.sentences)
     started = time.monotonic()
     export = args.export or export_embedder(model_dir, args.work_dir, args.sequence_length)
