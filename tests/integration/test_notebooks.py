@@ -31,7 +31,7 @@ def short_mlm_run():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_executes(name, tmp_path, monkeypatch, short_mlm_run):
-    monkeypatch.setenv("TFSSL_EXAMPLE_STEPS", "30")
+    monkeypatch.setenv("TFSSL_EXAMPLE_STEPS", "20")
     monkeypatch.setenv("TFSSL_EXAMPLE_DIR", str(tmp_path / "work"))
     # Without a run (the first notebook, or one run alone) the notebook makes its own short one.
     monkeypatch.setenv("TFSSL_MLM_RUN", short_mlm_run.get("path", str(tmp_path / "no-such-run")))
