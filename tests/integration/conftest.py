@@ -1,8 +1,8 @@
-"""Fixtures shared by the end-to-end tests: one tiny masked-LM run on a local corpus (the encoder that the
+"""Fixtures shared by the end-to-end tests: one tiny masked-LM run on a local corpus (checked by test_mlm_end_to_end; the encoder that the
 fine-tuning and contrastive tests continue from) and the CLI run in this process.
 
-A session fixture is built once per pytest-xdist worker: modules that land on the same worker share the run,
-and one on its own pays what it paid for its own run before."""
+A session fixture is built once per pytest-xdist worker; tests/scheduling.py sends the modules that use it to
+one worker, so it is trained once."""
 
 import subprocess
 from pathlib import Path

@@ -35,8 +35,8 @@ class SentenceEmbedder(Task):
     tokenizer: the `WordPieceTokenizer` the backbone was trained with.
     pooling: a `SentencePooling` mode (`mean`, `cls`, `first_last_mean`).
     sequence_length: longest input in tokens, `[CLS]`/`[SEP]` included.
-    pad_to_multiple: a batch's width is its longest row rounded up to this (fewer distinct shapes for the
-        kernels to be set up for than 1; 8 measured best, see benchmarks/serving_throughput.py).
+    pad_to_multiple: a batch's width is its longest row rounded up to this: fewer distinct shapes than the
+        exact longest row, little padding (the README's serving figures use 8; 1 was not measured against it).
     """
 
     nested_objects = ("backbone", "tokenizer")  # strings in already: no preprocessor
@@ -73,4 +73,3 @@ def embed_texts(embed, texts, batch_size=256):
         raise TypeError(f"Texts must be strings; item {bad[0]} is {type(texts[bad[0]]).__name__}.")
     function = tf.function(embed, reduce_retracing=True) if isinstance(embed, keras.Model) else embed
     return in_length_order(lambda batch: np.asarray(function(tf.constant(batch))), texts, batch_size)
-
