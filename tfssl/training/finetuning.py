@@ -30,6 +30,7 @@ from tfssl.data.classification_pipeline import class_weights, classification_bat
 from tfssl.data.example_splits import sample_examples, split_examples
 from tfssl.data.labeled_examples import encode_labels, label_vocabulary, load_labeled_examples
 from tfssl.data.labeled_sources import LabeledDataError
+from tfssl.data.length_order import in_length_order
 from tfssl.export.classifier_export import TextClassificationModule, export_text_classifier
 from tfssl.metrics.classification_report import classification_report, plot_confusion_matrix, regression_report
 from tfssl.models.text_classifier import TextClassifier
@@ -168,18 +169,13 @@ def evaluate_examples(module, examples, batch_size=256):
 
 
 def predict_batches(module, texts, text_pairs=None, batch_size=256):
-    """`module.predict` over a list of strings (and pairs); NumPy outputs in the order of `texts`. The batches are
-    cut from the texts sorted by length, so each is padded to little more than its rows (tfssl.data.length_order)."""
-    texts = list(texts)
-    pairs = None if text_pairs is None else list(text_pairs)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(pairs[i]) if pairs else 0))
-    chunks = []
-    for start in range(0, len(order), batch_size):
-        part = order[start:start + batch_size]
-        args = [tf.constant([texts[i] for i in part])] + ([] if pairs is None else [tf.constant([pairs[i] for i in part])])
-        chunks.append({k: v.numpy() for k, v in module.predict(*args).items()})
-    restore = np.argsort(order)
-    return {k: np.concatenate([c[k] for c in chunks])[restore] for k in chunks[0]}
+    """`module.predict` over a list of strings (and pairs); NumPy outputs in the order of `texts`, computed in
+    batches of similar lengths (`tfssl.data.length_order`), so each is padded to little more than its rows."""
+    def run(batch, pairs=None):
+        args = [tf.constant(batch)] + ([] if pairs is None else [tf.constant(pairs)])
+        return {k: v.numpy() for k, v in module.predict(*args).items()}
+
+    return in_length_order(run, list(texts), batch_size, None if text_pairs is None else list(text_pairs))
 
 
 def _targets(examples, label_names, regression):
