@@ -5,6 +5,7 @@ from tfssl.lazy_exports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "MaskedLMPerplexity": "tfssl.metrics.masked_lm_perplexity",
+    "TokenAccuracy": "tfssl.metrics.token_accuracy",
     "sliding_window_perplexity": "tfssl.metrics.causal_lm_perplexity",
     "unigram_perplexity": "tfssl.metrics.causal_lm_perplexity",
     "pearson": "tfssl.metrics.sts_correlation",

@@ -10,6 +10,8 @@ context, so it is far lower than a causal model's on the same text. Named accord
 import keras
 from keras import ops
 
+from tfssl.losses.token_cross_entropy import token_cross_entropy
+
 
 @keras.saving.register_keras_serializable(package="tfssl")
 class MaskedLMPerplexity(keras.metrics.Metric):
@@ -21,7 +23,7 @@ class MaskedLMPerplexity(keras.metrics.Metric):
         self.total_weight = self.add_variable(shape=(), initializer="zeros", name="total_weight")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        cross_entropy = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)  # (batch, slots)
+        cross_entropy = token_cross_entropy(y_true, y_pred)  # (batch, slots); shared with the loss under XLA
         weight = ops.ones_like(cross_entropy) if sample_weight is None else ops.cast(sample_weight, cross_entropy.dtype)
         self.total_cross_entropy.assign_add(ops.sum(cross_entropy * weight))
         self.total_weight.assign_add(ops.sum(weight))

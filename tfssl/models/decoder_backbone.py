@@ -17,6 +17,7 @@ Example:
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from tfssl.layers.hash_dropout import HashDropout
@@ -95,8 +96,13 @@ class DecoderBackbone(Backbone):
         return {"sequence_output": self.final_layer_norm(x)}
 
     def token_logits(self, hidden):
-        """(..., hidden_dim) -> (..., vocabulary_size), through the tied token embedding."""
-        return ops.matmul(hidden, ops.transpose(self.token_embedding.embeddings))
+        """(..., hidden_dim) -> (..., vocabulary_size), through the tied token embedding, in the
+        hidden states' dtype. One 2-D matmul against the table as stored (no transposed copy of
+        the (vocabulary_size, hidden_dim) table, forward or backward)."""
+        table = ops.cast(self.token_embedding.embeddings, hidden.dtype)  # (vocabulary_size, hidden_dim)
+        flat = tf.reshape(hidden, (-1, self.hidden_dim))  # (tokens, hidden_dim)
+        logits = tf.matmul(flat, table, transpose_b=True)  # (tokens, vocabulary_size)
+        return tf.reshape(logits, tf.concat([tf.shape(hidden)[:-1], [self.vocabulary_size]], axis=0))
 
     def empty_cache(self, batch_size, max_length, dtype="float32"):
         """One `(keys, values)` pair of zeros per block, each (batch, num_heads, max_length, head_dim).

@@ -24,16 +24,16 @@ import keras
 import tensorflow as tf
 
 from tfssl.layers.masked_lm_head import MaskedLMHead
-from tfssl.models.gradient_accumulation import GradientAccumulation
+from tfssl.losses.token_cross_entropy import TokenCrossEntropy, token_cross_entropy
 from tfssl.metrics.masked_lm_perplexity import MaskedLMPerplexity
+from tfssl.metrics.token_accuracy import TokenAccuracy
+from tfssl.models.gradient_accumulation import GradientAccumulation
 from tfssl.models.task import Task, encoder_features
 
 
 def masked_lm_loss():
     """Cross-entropy at the masked slots, averaged over masked tokens (slot weights)."""
-    return keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True, reduction="mean_with_sample_weight", name="masked_lm_loss"
-    )
+    return TokenCrossEntropy(reduction="mean_with_sample_weight", name="masked_lm_loss")
 
 
 @keras.saving.register_keras_serializable(package="tfssl")
@@ -107,7 +107,7 @@ class MaskedLMPretrainer(GradientAccumulation, Task):
         return masked_lm_loss()
 
     def default_weighted_metrics(self):
-        return [keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy"),
+        return [TokenAccuracy(name="masked_accuracy"),
                 MaskedLMPerplexity(name="mlm_perplexity")]
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -118,7 +118,7 @@ class MaskedLMPretrainer(GradientAccumulation, Task):
         hold different numbers of masked tokens."""
         if not getattr(self, "_global_masked_mean", False) or sample_weight is None:
             return super().compute_loss(x, y, y_pred, sample_weight, training=training)
-        cross_entropy = keras.losses.sparse_categorical_crossentropy(y, y_pred, from_logits=True)  # (batch, slots)
+        cross_entropy = token_cross_entropy(y, y_pred)  # (batch, slots), float32
         weight = tf.cast(sample_weight, cross_entropy.dtype)
         local_sum = tf.reduce_sum(cross_entropy * weight)
         count = tf.reduce_sum(weight)
@@ -136,7 +136,7 @@ class MaskedLMPretrainer(GradientAccumulation, Task):
         is exactly the k-times-larger batch's, whatever each one's share of masked tokens."""
         if not getattr(self, "_global_masked_mean", False) or sample_weight is None:
             return None
-        count = tf.reduce_sum(tf.cast(sample_weight, self.compute_dtype))
+        count = tf.reduce_sum(tf.cast(sample_weight, "float32"))  # float32 under mixed precision too
         replica_context = tf.distribute.get_replica_context()
         if replica_context is not None and replica_context.num_replicas_in_sync > 1:
             count = replica_context.all_reduce(tf.distribute.ReduceOp.SUM, count)
@@ -145,6 +145,6 @@ class MaskedLMPretrainer(GradientAccumulation, Task):
     def micro_batch_loss(self, x, y, y_pred, sample_weight, steps, normaliser):
         if normaliser is None:
             return super().micro_batch_loss(x, y, y_pred, sample_weight, steps, normaliser)
-        cross_entropy = keras.losses.sparse_categorical_crossentropy(y, y_pred, from_logits=True)  # (batch, slots)
+        cross_entropy = token_cross_entropy(y, y_pred)  # (batch, slots), float32
         return tf.math.divide_no_nan(tf.reduce_sum(cross_entropy * tf.cast(sample_weight, cross_entropy.dtype)),
                                      normaliser)
