@@ -65,7 +65,7 @@ class TextClassificationModule(tf.Module):
         checks = [_assert_not_empty(text, "text")] + ([_assert_not_empty(text_pair, "text_pair")] if self.pairs else [])
         with tf.control_dependencies(checks):
             features = encode_texts(text, self.tokenizer, self.sequence_length, text_pair, pad_to_multiple=8)
-        logits = self.classifier(features, training=False)
+        logits = tf.cast(self.classifier(features, training=False), tf.float32)  # float32 out under any precision
         if self.regression:
             return {"score": logits}
         label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)  # (batch,)

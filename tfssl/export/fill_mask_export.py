@@ -63,6 +63,7 @@ class FillMaskModule(tf.Module):
         logits = self.pretrainer(
             {"token_ids": token_ids, "padding_mask": padding_mask, "mask_positions": mask_positions}, training=False
         )  # (batch, max_masks, vocabulary_size)
+        logits = tf.cast(logits, tf.float32)  # float32 out under any precision
         scores, ids = tf.math.top_k(tf.nn.softmax(logits, axis=-1), k=self.top_k)  # (batch, max_masks, top_k)
         answered = tf.broadcast_to((top > 0)[:, :, None], tf.shape(ids))  # slots that hold a mask
         return {
@@ -88,7 +89,7 @@ class FillMaskModule(tf.Module):
         logits = self.pretrainer(
             {"token_ids": token_ids, "padding_mask": padding_mask, "mask_positions": mask_positions}, training=False
         )
-        return {"logits": logits}
+        return {"logits": tf.cast(logits, tf.float32)}
 
 
 def export_fill_mask(pretrainer, tokenizer, model_dir, sequence_length, top_k=5, max_masks=16, asset_paths=()):

@@ -37,9 +37,10 @@ class SentencePooling(keras.layers.Layer):
             if first_layer_output is None:
                 raise ValueError("Pooling 'first_last_mean' needs the backbone's `first_layer_output`.")
             sequence_output = 0.5 * (sequence_output + first_layer_output)
-        weights = ops.cast(padding_mask, sequence_output.dtype)[:, :, None]  # (batch, length, 1)
-        total = ops.sum(sequence_output * weights, axis=1)  # (batch, dim)
-        return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        # Summed in float32 under any precision (a bfloat16 sum of 128 rows keeps 8 bits), then back.
+        weights = ops.cast(padding_mask, "float32")[:, :, None]  # (batch, length, 1)
+        total = ops.sum(ops.cast(sequence_output, "float32") * weights, axis=1)  # (batch, dim)
+        return ops.cast(total / ops.maximum(ops.sum(weights, axis=1), 1.0), sequence_output.dtype)
 
     def pool(self, backbone_outputs, padding_mask):
         """Pools a backbone's output dict (any mode)."""

@@ -39,7 +39,12 @@ def info_nce_loss(
         hard_negative_weight: log-weight added to hard-negative logits (SimCSE's weight: 0).
         queue: optional (K, dim) negative keys from earlier batches (MoCo), not gathered.
         queue_valid: optional (K,) bool, False for queue slots not filled yet (left out).
+
+    Computed in float32 whatever the embeddings' dtype: at temperature 0.05 a cosine's bfloat16
+    rounding (up to 2**-8) moves a logit by up to 0.08.
     """
+    queries, keys = tf.cast(queries, tf.float32), tf.cast(keys, tf.float32)
+    hard_negatives = None if hard_negatives is None else tf.cast(hard_negatives, tf.float32)
     queries = tf.math.l2_normalize(queries, axis=-1)
     all_keys, offset = _gather(tf.math.l2_normalize(keys, axis=-1))  # (global_batch, dim)
     logits = tf.matmul(queries, all_keys, transpose_b=True) / temperature  # (batch, global_batch)
@@ -48,7 +53,8 @@ def info_nce_loss(
         negative_logits = tf.matmul(queries, all_negatives, transpose_b=True) / temperature + hard_negative_weight
         logits = tf.concat([logits, negative_logits], axis=1)  # (batch, 2 * global_batch)
     if queue is not None:
-        queue_logits = tf.matmul(queries, tf.math.l2_normalize(queue, axis=-1), transpose_b=True) / temperature  # (batch, K)
+        queue = tf.math.l2_normalize(tf.cast(queue, tf.float32), axis=-1)
+        queue_logits = tf.matmul(queries, queue, transpose_b=True) / temperature  # (batch, K)
         if queue_valid is not None:
             queue_logits = tf.where(queue_valid[None, :], queue_logits, tf.cast(-1e9, queue_logits.dtype))
         logits = tf.concat([logits, queue_logits], axis=1)  # (batch, global_batch [+ global_batch] + K)

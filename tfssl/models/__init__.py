@@ -30,6 +30,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "TokenClassifier": "tfssl.models.token_classifier",
     "TextGenerator": "tfssl.models.text_generator",
     "GradientAccumulation": "tfssl.models.gradient_accumulation",
+    "PRECISIONS": "tfssl.models.precision",
+    "resolve_precision": "tfssl.models.precision",
+    "set_precision": "tfssl.models.precision",
 })
 
 

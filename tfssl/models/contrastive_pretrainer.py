@@ -178,7 +178,7 @@ class ContrastivePretrainer(Task):
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             keys = context.all_gather(keys, axis=0)  # (global_batch, dim), the same on every replica
-        keys = tf.math.l2_normalize(tf.stop_gradient(keys), axis=-1)
+        keys = tf.math.l2_normalize(tf.cast(tf.stop_gradient(keys), self.queue.dtype), axis=-1)  # float32 queue
         self.queue.assign(tf.concat([keys, tf.convert_to_tensor(self.queue)], axis=0)[: self.queue_size])
         self.queue_filled.assign(tf.minimum(tf.convert_to_tensor(self.queue_filled) + tf.shape(keys)[0], self.queue_size))
 

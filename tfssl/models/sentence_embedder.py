@@ -55,7 +55,7 @@ class SentenceEmbedder(Task):
     def call(self, texts, training=False):
         features = encode_sentences(texts, self.tokenizer, self.sequence_length, self.pad_to_multiple)  # (batch, width)
         vectors = self.sentence_pooling.pool(self.backbone(features, training=training), features["padding_mask"])
-        return tf.math.l2_normalize(vectors, axis=-1)  # (batch, hidden_dim)
+        return tf.math.l2_normalize(tf.cast(vectors, tf.float32), axis=-1)  # (batch, hidden_dim), float32 under any precision
 
     def get_config(self):
         return {**super().get_config(), "pooling": self.pooling, "sequence_length": self.sequence_length,

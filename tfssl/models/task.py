@@ -30,7 +30,9 @@ import keras
 import tensorflow as tf
 
 from tfssl.models.gradient_accumulation import GradientAccumulation, set_gradient_accumulation
+from tfssl.models.precision import set_precision
 from tfssl.optimizers.adamw_recipe import adamw_with_warmup
+from tfssl.optimizers.loss_scale import ReplicaLossScaleOptimizer
 
 FEATURE_NAMES = ("token_ids", "padding_mask", "segment_ids")
 
@@ -73,7 +75,7 @@ class Task(keras.Model):
 
     # Compiling.
     def compile(self, optimizer="auto", loss="auto", metrics="auto", weighted_metrics="auto", jit_compile=True,
-                gradient_accumulation_steps=1, **kwargs):
+                gradient_accumulation_steps=1, precision=None, **kwargs):
         """Compiles with the task's defaults; "auto" picks them, anything else overrides.
 
         Keyword arguments named in `compile_defaults` (learning rate, warmup and total steps,
@@ -82,15 +84,26 @@ class Task(keras.Model):
         tfssl's train steps markedly faster there (see benchmarks/).
         `gradient_accumulation_steps=k` (models with `GradientAccumulation`): each replica's share
         of a batch runs as k micro-batches and one optimizer step.
+        `precision` ("float32", "mixed_bfloat16", "mixed_float16", "auto"; see `tfssl.models.precision`)
+        sets the dtype policy of the task and every layer in it; None keeps the policies the layers
+        were built with. Under `mixed_float16` the optimizer is wrapped in a
+        `ReplicaLossScaleOptimizer` (dynamic loss scaling that keeps replicas in step).
         """
+        if precision is not None:
+            set_precision(self, precision)
         if isinstance(self, GradientAccumulation):
             set_gradient_accumulation(self, gradient_accumulation_steps)
         elif gradient_accumulation_steps != 1:
             raise ValueError(f"{type(self).__name__} does not accumulate gradients (its loss couples the examples of "
                              f"a batch); got gradient_accumulation_steps={gradient_accumulation_steps}. Use 1.")
         settings = {k: kwargs.pop(k, v) for k, v in self.compile_defaults.items()}
+        optimizer = self.default_optimizer(**settings) if optimizer == "auto" else optimizer
+        optimizer = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
+        if (self.dtype_policy.name == "mixed_float16" and optimizer is not None
+                and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+            optimizer = ReplicaLossScaleOptimizer(optimizer)
         super().compile(
-            optimizer=self.default_optimizer(**settings) if optimizer == "auto" else optimizer,
+            optimizer=optimizer,
             loss=self.default_loss() if loss == "auto" else loss,
             metrics=self.default_metrics() if metrics == "auto" else metrics,
             weighted_metrics=self.default_weighted_metrics() if weighted_metrics == "auto" else weighted_metrics,

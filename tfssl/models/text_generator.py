@@ -95,7 +95,7 @@ class TextGenerator(tf.Module):
 
         done = tf.zeros([batch], tf.bool)
         if use_cache:
-            cache = self.backbone.empty_cache(batch, total)
+            cache = self.backbone.empty_cache(batch, total, dtype=self.backbone.compute_dtype)
             logits, cache = self._decode_step(tokens[:, :first], cache, 0)  # the shared prompt prefix, once
 
             def body(i, tokens, cache, logits, done):
@@ -158,7 +158,7 @@ class TextGenerator(tf.Module):
         width = tf.maximum(tf.cast(ids.bounding_shape(axis=1), tf.int32), 2)  # an empty batch: (0, 2)
         dense = ids.to_tensor(0, shape=tf.stack([tf.cast(ids.nrows(), tf.int32), width]))  # (batch, longest)
         weights = tf.sequence_mask(ids.row_lengths() - 1, tf.shape(dense)[1] - 1, tf.float32)  # (batch, longest - 1)
-        logits = self.pretrainer({"token_ids": dense[:, :-1]}, training=False)  # (batch, longest - 1, vocabulary)
+        logits = tf.cast(self.pretrainer({"token_ids": dense[:, :-1]}, training=False), tf.float32)  # (batch, longest - 1, vocabulary)
         log_probs = -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=dense[:, 1:], logits=logits)  # (batch, longest - 1)
         log_likelihood = tf.reduce_sum(log_probs * weights, axis=1)
         count = tf.reduce_sum(weights, axis=1)
