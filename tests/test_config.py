@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tfssl.config import CausalLMPretrainConfig, ConfigError, MLMPretrainConfig
+from tfssl.config import CONFIG_KINDS, PRECISIONS, CausalLMPretrainConfig, ConfigError, MLMPretrainConfig
 
 from tfssl.config_loading import load_config, save_config
 
@@ -67,3 +67,13 @@ def test_causal_lm_config_checks(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(CausalLMPretrainConfig, overrides=[override])
     assert load_config(CausalLMPretrainConfig).sample_tokens == 64  # half the context by default
+
+
+@pytest.mark.parametrize("kind", sorted(CONFIG_KINDS))
+def test_every_driver_takes_a_precision_and_names_the_choices(kind):
+    from tfssl.models.precision import PRECISIONS as MODEL_PRECISIONS
+
+    assert PRECISIONS == MODEL_PRECISIONS
+    assert load_config(CONFIG_KINDS[kind], overrides=["--precision=mixed_bfloat16"]).precision == "mixed_bfloat16"
+    with pytest.raises(ConfigError, match="precision must be one of float32, mixed_bfloat16, mixed_float16, auto"):
+        load_config(CONFIG_KINDS[kind], overrides=["--precision=bf16"])

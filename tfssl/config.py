@@ -12,7 +12,7 @@ import dataclasses
 from typing import Optional, Tuple
 
 from tfssl.config_fields import (AccumulationFields, ConfigError, CorpusFields, FieldGroups,  # noqa: F401
-                                 LabeledDataFields, ModelFields, OptimizerFields, RunFields, StepFields,
+                                 LabeledDataFields, ModelFields, OptimizerFields, PRECISIONS, RunFields, StepFields,
                                  check_at_least_one, check_choices)
 
 
@@ -263,6 +263,7 @@ class FewShotConfig(LabeledDataFields, FieldGroups):
     learning_rate: float = 3e-4
     scratch_learning_rate: Optional[float] = None  # None: learning_rate
     jit_compile: bool = False  # every run builds a new model: XLA would recompile each time
+    precision: str = "auto"  # see RunFields
     output_dir: str = "runs"
     verbose: int = 1  # 1: a line per run; 2: Keras' epoch lines too
 
@@ -273,6 +274,7 @@ class FewShotConfig(LabeledDataFields, FieldGroups):
             raise ConfigError("seeds must hold at least one seed.")
         if not 0 < self.test_fraction < 1:
             raise ConfigError(f"test_fraction must be in (0, 1), got {self.test_fraction}.")
+        check_choices(self, {"precision": PRECISIONS})
 
 
 # The configs by the name the command line gives them (`tfssl config NAME`, `tfssl pretrain NAME`).

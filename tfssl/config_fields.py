@@ -6,6 +6,8 @@ from typing import Optional
 
 # tf.distribute strategies by name (tfssl.training.strategy builds them).
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+# Training precisions (tfssl.models.precision, kept in step by a test).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 
 class ConfigError(ValueError):
@@ -44,13 +46,14 @@ class RunFields(FieldGroups):
     seed: int = 0
     strategy: str = "auto"
     jit_compile: bool = True
+    precision: str = "auto"  # float32, mixed_bfloat16, mixed_float16; auto: by accelerator (tfssl.models.precision)
     output_dir: str = "runs"
     export_dir: str = "saved_models"
     export: bool = True
     verbose: int = 1
 
     def _check(self):
-        check_choices(self, {"strategy": STRATEGIES})
+        check_choices(self, {"strategy": STRATEGIES, "precision": PRECISIONS})
 
 
 @dataclasses.dataclass

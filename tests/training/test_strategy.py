@@ -76,3 +76,15 @@ def test_worker_roles_and_outputs_follow_tf_config(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
         worker_role()
+
+
+
+def test_xla_is_kept_for_one_replica_and_accelerator_replicas_only():
+    from tfssl.training.strategy import jit_compile_for, xla_across
+
+    one = tf.distribute.get_strategy()
+    assert jit_compile_for(one, True) and not jit_compile_for(one, False)
+    cpus = [f"/job:localhost/replica:0/task:0/device:CPU:{i}" for i in range(2)]
+    assert xla_across(cpus[:1]) and not xla_across(cpus)
+    assert not xla_across([f"/job:worker/replica:0/task:{i}/device:CPU:0" for i in range(2)])
+    assert xla_across([f"/job:localhost/replica:0/task:0/device:GPU:{i}" for i in range(2)])

@@ -105,7 +105,7 @@ class Driver:
         with self.strategy.scope():
             self.model = self.build_model()
             self.model.compile(jit_compile=jit_compile_for(self.strategy, self.config.jit_compile),
-                               **self.compile_arguments())
+                               precision=self.config.precision, **self.compile_arguments())
         fit = ResumableFit(self.model, self.directory.path, self.epochs, self.steps_per_epoch, self.save_freq,
                            self.global_batch_size, log=self.log)
         minutes = getattr(self.config, "max_train_minutes", None)

@@ -112,7 +112,7 @@ def _one_run(config, train, test, label_names, n, seed, init):
         config.learning_rate
     with strategy.scope():
         classifier.compile(learning_rate=learning_rate, warmup_steps=total_steps // 10, total_steps=total_steps,
-                           jit_compile=jit_compile_for(strategy, config.jit_compile))
+                           jit_compile=jit_compile_for(strategy, config.jit_compile), precision=config.precision)
     batches = classification_batches(sample.texts, encode_labels(sample, label_names), tokenizer,
                                      config.sequence_length, batch_size, text_pairs=sample.text_pairs, seed=seed,
                                      drop_remainder=True)

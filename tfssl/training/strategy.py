@@ -84,7 +84,15 @@ def choose_strategy(name: str = "auto") -> tf.distribute.Strategy:
 
 
 def jit_compile_for(strategy: tf.distribute.Strategy, requested: bool) -> bool:
-    """XLA only with one replica: an XLA-compiled step under `MirroredStrategy` reads another
-    replica's variables and fails ("Trying to access resource ... located in device CPU:1",
-    tensorflow.org/xla/known_issues)."""
-    return bool(requested) and strategy.num_replicas_in_sync == 1
+    """XLA with one replica, or with replicas on GPUs or TPUs; not with several CPU replicas (logical
+    devices of one CPU, or CPU workers): there an XLA-compiled step reads another replica's variables
+    and fails ("Trying to access resource ... located in device CPU:1", tensorflow.org/xla/known_issues).
+    Each GPU replica compiles its own step, so `auto` on a multi-GPU machine trains with XLA."""
+    if not requested or strategy.num_replicas_in_sync == 1:
+        return bool(requested)
+    return xla_across(strategy.extended.worker_devices)
+
+
+def xla_across(devices) -> bool:
+    """Whether a step replicated over `devices` (device names) can be XLA-compiled: one device, or no CPU."""
+    return len(devices) == 1 or not any("CPU" in d.upper() for d in devices)
