@@ -16,6 +16,7 @@ transformers = pytest.importorskip("transformers")
 from tfssl.convert import export_to_hf, load_hf_model  # noqa: E402
 from tfssl.models.encoder_backbone import EncoderBackbone  # noqa: E402
 from tfssl.models.masked_lm_pretrainer import MaskedLMPretrainer  # noqa: E402
+from tfssl.models.precision import set_precision  # noqa: E402
 
 ARCHITECTURES = ("bert", "roberta", "distilbert")
 
@@ -173,3 +174,29 @@ def test_fine_tuned_classifier_exports_its_encoder_as_the_base_model(tmp_path, t
     real = mask.astype(bool)
     assert np.abs(ours["sequence_output"].numpy()[real] - out.last_hidden_state.numpy()[real]).max() < 1e-4
     assert np.abs(ours["pooled_output"].numpy() - out.pooler_output.numpy()).max() < 1e-4
+
+
+def test_a_model_trained_in_mixed_precision_converts_with_parity(tmp_path, vocab_dir, tokenizer):
+    """Variables stay float32 under `mixed_bfloat16`: the checkpoint a bfloat16 run writes converts exactly."""
+    pretrainer = random_tfssl_model("bert", tokenizer.vocabulary_size)
+    start = [w.numpy().copy() for w in pretrainer.weights]
+    pretrainer.compile(learning_rate=1e-3, warmup_steps=1, total_steps=6, precision="mixed_bfloat16")
+    ids, mask, segments = inputs("bert", tokenizer.vocabulary_size)
+    positions = np.tile(np.arange(1, 7, dtype="int32"), (3, 1))
+    x = {"token_ids": ids, "padding_mask": mask, "segment_ids": segments, "mask_positions": positions}
+    pretrainer.fit(x, np.take_along_axis(ids, positions, axis=1), sample_weight=np.ones((3, 6), "float32"),
+                   epochs=6, verbose=0)
+    assert all(w.dtype == "float32" for w in pretrainer.weights if "seed" not in w.path)
+    assert max(np.abs(w.numpy() - s).max() for w, s in zip(pretrainer.weights, start)) > 1e-4  # it trained
+    run = tmp_path / "run"
+    shutil.copytree(vocab_dir, run / "tokenizer")
+    pretrainer.save(str(run / "model.keras"))
+    export_to_hf(run, tmp_path / "hf", model_type="bert")
+
+    model = transformers.AutoModelForMaskedLM.from_pretrained(tmp_path / "hf")
+    expected_hidden, expected_logits = torch_outputs(model.eval(), "bert", ids, mask, segments)
+    set_precision(pretrainer, "float32")  # the same float32 weights, computed in float32 as transformers does
+    hidden, logits = tfssl_outputs(pretrainer, ids, mask, segments, np.tile(np.arange(6, dtype="int32"), (3, 1)))
+    real = mask.astype(bool)
+    assert np.abs(hidden[real] - expected_hidden[real]).max() < 1e-4
+    assert np.abs(logits - expected_logits[:, :6]).max() < 1e-4
