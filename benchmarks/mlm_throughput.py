@@ -70,7 +70,7 @@ def keras_hub_model(preset, vocabulary_size, sequence_length, dropout):
 
     from tfssl.models.presets import ENCODER_PRESETS
 
-    size = ENCODER_PRESETS[preset]
+    size = {k: ENCODER_PRESETS[preset][k] for k in ("num_layers", "num_heads", "hidden_dim", "intermediate_dim")}
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=vocabulary_size, max_sequence_length=sequence_length, dropout=dropout, **size
     )

@@ -9,7 +9,7 @@ Kinds and what the test does with them:
                  for `.keras` saving, fitting and mixed precision
     model        saved, fitted and run as it is; `fit` defaults to the harness's squared-output
                  loss (backbones), task models pass their own `compile` and data
-    metric, initializer, schedule, optimizer
+    metric, initializer, schedule, optimizer, loss
                  used inside a tiny Dense model (see `auxiliary_model`)
 """
 
@@ -33,7 +33,7 @@ class Case:
     build: () -> a fresh instance (everything under the current dtype policy).
     inputs: () -> example inputs, the same on every call (a dict for layers and most models).
     call: (obj, inputs, training) -> outputs; default `obj(inputs, training=training)`.
-    kind: "layer", "model", "metric", "initializer", "schedule" or "optimizer".
+    kind: "layer", "model", "metric", "initializer", "schedule", "optimizer" or "loss".
     trainable: whether one fit step must change trainable weights.
     fit: (obj) -> None, one training step; default: `LayerHarness` with a squared-output loss.
     extras: (layer) -> dict of layers a harness owns beside the layer (tied embeddings).
@@ -245,6 +245,9 @@ def _other_cases():
         "tfssl>SinusoidalInitializer": Case(make.sinusoidal_initializer, kind="initializer"),
         "tfssl>WarmupDecay": Case(make.warmup_decay, kind="schedule"),
         "tfssl>GlobalClipAdamW": Case(make.global_clip_adamw, kind="optimizer"),
+        "tfssl>ReplicaLossScaleOptimizer": Case(make.replica_loss_scale_optimizer, kind="optimizer"),
+        "tfssl>TokenAccuracy": Case(make.token_accuracy, kind="metric", trainable=False),
+        "tfssl>TokenCrossEntropy": Case(make.token_cross_entropy, kind="loss"),
     }
 
 

@@ -246,6 +246,25 @@ def warmup_decay():
                        decay="cosine")
 
 
+def token_accuracy():
+    from tfssl.metrics.token_accuracy import TokenAccuracy
+
+    return TokenAccuracy(name="token_accuracy")
+
+
+def token_cross_entropy():
+    from tfssl.losses.token_cross_entropy import TokenCrossEntropy
+
+    return TokenCrossEntropy(reduction="sum_over_batch_size", name="next_token_loss")
+
+
+def replica_loss_scale_optimizer():
+    from tfssl.optimizers.global_clip_adamw import GlobalClipAdamW
+    from tfssl.optimizers.loss_scale import ReplicaLossScaleOptimizer
+
+    return ReplicaLossScaleOptimizer(GlobalClipAdamW(learning_rate=1e-2, global_clipnorm=1.0), initial_scale=2.0 ** 10)
+
+
 def global_clip_adamw():
     from tfssl.optimizers.global_clip_adamw import GlobalClipAdamW
 

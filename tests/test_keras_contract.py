@@ -144,7 +144,7 @@ AUX_IDS = np.random.default_rng(0).integers(0, MAX_LENGTH, (6, LENGTH)).astype("
 
 
 def auxiliary_model(kind, obj):
-    """(compiled model, x, y) using `obj` as its metric, embedding initializer, schedule or optimizer."""
+    """(compiled model, x, y) using `obj` as its metric, embedding initializer, schedule, optimizer or loss."""
     if kind == "initializer":
         inputs = keras.Input((LENGTH,), dtype="int32")
         x = keras.layers.Embedding(MAX_LENGTH, HIDDEN_DIM, embeddings_initializer=obj, name="embedding")(inputs)
@@ -157,7 +157,8 @@ def auxiliary_model(kind, obj):
     model = keras.Model(inputs, keras.layers.Dense(3)(x))
     optimizer = {"schedule": lambda: keras.optimizers.Adam(learning_rate=obj),
                  "optimizer": lambda: obj}.get(kind, lambda: keras.optimizers.Adam(1e-2))()
-    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    loss = obj if kind == "loss" else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=optimizer, loss=loss,
                   weighted_metrics=[obj] if kind == "metric" else None, jit_compile=False)
     return model, data, AUX_Y
 
@@ -217,8 +218,10 @@ def test_keras_file_round_trip(name, tmp_path):
     if case.kind == "metric":
         expected = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
         got = restored.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
-        assert set(got) == set(expected) and "mlm_perplexity" in got
+        assert set(got) == set(expected) and restored.metrics[-1].metrics[0].name in got
         np.testing.assert_allclose([got[k] for k in sorted(got)], [expected[k] for k in sorted(expected)], rtol=1e-6)
+    if case.kind == "loss":
+        assert type(restored.loss) is type(model.loss) and restored.loss.get_config() == model.loss.get_config()
     if case.kind == "initializer":
         layer = restored.get_layer("embedding")
         assert type(layer.embeddings_initializer) is type(model.get_layer("embedding").embeddings_initializer)

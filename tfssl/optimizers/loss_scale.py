@@ -28,3 +28,8 @@ class ReplicaLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
             overflowed = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.logical_not(finite), tf.float32))
             finite = tf.equal(overflowed, 0.0)
         return finite
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Keras' version pops `inner_optimizer` out of the dict it is given; this one leaves it intact."""
+        return super().from_config(dict(config), custom_objects=custom_objects)
