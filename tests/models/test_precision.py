@@ -15,7 +15,7 @@ from tfssl.models import (CausalLMPretrainer, ContrastivePretrainer, DecoderBack
                           MaskedLMPretrainer, TextClassifier, resolve_precision, set_precision)
 from tfssl.optimizers import ReplicaLossScaleOptimizer
 
-STEPS = 30
+STEPS = 20
 
 
 def _encoder(dropout=0.0):
@@ -53,7 +53,8 @@ def loss_curve(kind, precision, steps=STEPS):
     model = _model(kind)
     model.build()
     schedule = {} if kind == "simcse" else {"warmup_steps": 2, "total_steps": steps}
-    model.compile(learning_rate=3e-3, precision=precision, **schedule)  # XLA (the default)
+    # XLA for the causal LM (bfloat16 under XLA); plain graphs for the rest, which compile in a third of the time.
+    model.compile(learning_rate=3e-3, precision=precision, jit_compile=kind == "clm", **schedule)
     x, y, w = _data(kind)
     losses = [float(model.train_on_batch(x, y, sample_weight=w, return_dict=True)["loss"]) for _ in range(steps)]
     return model, np.array(losses)
@@ -118,12 +119,12 @@ for name in ("one_device", "mirrored"):
                                               queue_size=32)
                 inner = keras.optimizers.AdamW(learning_rate=3e-3)
             model.build()
-            # A scale of 2**40 overflows float16 at once: the first steps must be skipped, not applied.
-            model.compile(optimizer=ReplicaLossScaleOptimizer(inner, initial_scale=2.0 ** 40), precision="mixed_float16",
+            # A scale of 2**30 overflows float16 at once: the first steps must be skipped, not applied.
+            model.compile(optimizer=ReplicaLossScaleOptimizer(inner, initial_scale=2.0 ** 30), precision="mixed_float16",
                           jit_compile=False, gradient_accumulation_steps=accumulation)
         x, y = data[kind]
         batches = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)).batch(16).repeat()
-        history = model.fit(batches, steps_per_epoch=10, epochs=4, verbose=0).history
+        history = model.fit(batches, steps_per_epoch=10, epochs=3, verbose=0).history
         weights = np.concatenate([w.numpy().ravel() for w in model.weights if w.dtype == "float32"])
         out[f"{kind}-{accumulation}-{name}"] = {
             "loss": history["loss"], "weights_finite": bool(np.isfinite(weights).all()),
@@ -137,8 +138,8 @@ def test_float16_loss_scaling_skips_overflowing_steps_and_keeps_replicas_in_step
     out = json_from_fresh_process(FLOAT16_SCRIPT)
     for key, run in out.items():
         assert run["weights_finite"] and np.isfinite(run["loss"]).all(), key
-        assert run["scale"] < 2.0 ** 30, key  # it came down from 2**40 ...
-        assert 0 < run["applied"] < 40, key  # ... by skipping steps; then it trained
+        assert run["scale"] < 2.0 ** 20, key  # it came down from 2**30 ...
+        assert 0 < run["applied"] < 30, key  # ... by skipping steps; then it trained
         if key.startswith("clm"):
             assert run["loss"][-1] < 0.9 * run["loss"][0], (key, run["loss"])
     for kind in ("clm-1", "clm-2"):  # no dropout: one device and two replicas compute the same model
