@@ -146,3 +146,16 @@ def test_float16_loss_scaling_skips_overflowing_steps_and_keeps_replicas_in_step
         one, mirrored = out[f"{kind}-one_device"], out[f"{kind}-mirrored"]
         assert one["applied"] == mirrored["applied"] and one["scale"] == mirrored["scale"], kind  # the same steps skipped
         np.testing.assert_allclose(mirrored["prediction"], one["prediction"], atol=2e-2)
+
+
+def test_held_out_perplexity_of_a_bfloat16_model():
+    from tfssl.metrics.causal_lm_perplexity import sliding_window_perplexity
+
+    keras.utils.set_random_seed(0)
+    model = CausalLMPretrainer(DecoderBackbone(60, 1, 2, 32, 64, max_sequence_length=16))
+    model.build()
+    stream = np.arange(300) * 7 % 60
+    float32 = sliding_window_perplexity(model, stream, 16)["perplexity"]
+    set_precision(model, "mixed_bfloat16")
+    bfloat16 = sliding_window_perplexity(model, stream, 16)["perplexity"]
+    assert float32 > 30 and abs(bfloat16 - float32) / float32 < 0.02, (float32, bfloat16)

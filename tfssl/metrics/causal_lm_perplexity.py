@@ -18,6 +18,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tfssl.losses.token_cross_entropy import token_cross_entropy
+
 
 def window_plan(num_tokens, context, stride):
     """[(start, first_scored)]: window i holds inputs stream[start : start + context] and scores
@@ -49,7 +51,7 @@ def sliding_window_perplexity(pretrainer, stream, context, stride=None, batch_si
     @tf.function(jit_compile=False, reduce_retracing=True)
     def summed_log_likelihood(inputs, labels, weights):
         logits = pretrainer({"token_ids": inputs}, training=False)  # (windows, length, vocabulary)
-        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)  # (windows, length)
+        nll = token_cross_entropy(labels, logits)  # (windows, length), float32 under any precision
         return tf.reduce_sum(nll * weights)
 
     total_nll, total_tokens = 0.0, 0
