@@ -13,7 +13,6 @@ from tests.helpers import json_from_fresh_process
 from tests.synthetic_mlm import masked_lm_examples
 from tfssl.models import (CausalLMPretrainer, ContrastivePretrainer, DecoderBackbone, EncoderBackbone,
                           MaskedLMPretrainer, TextClassifier, resolve_precision, set_precision)
-from tfssl.optimizers import ReplicaLossScaleOptimizer
 
 STEPS = 20
 

@@ -10,7 +10,7 @@
   float16 tensor cores but no bfloat16 (Volta, Turing).
 * `auto`: `mixed_bfloat16` on a TPU or a GPU of compute capability >= 8.0, `mixed_float16` on a GPU
   of 7.x, `float32` otherwise. On CPUs float32: measured on an AVX512-BF16 CPU, bfloat16 was
-  slower for every objective under XLA (README, "Precision").
+  slower for every objective under XLA (README, "Precision and accelerators").
 
 What stays float32 whatever the policy: variables (so checkpoints, `.keras` files, weight backups
 and Hugging Face exports hold float32 weights), LayerNorm's statistics (Keras computes them in
@@ -25,7 +25,6 @@ Example:
 >>> set_precision(backbone, "float32")                                     # back to float32 compute
 """
 
-import keras
 import tensorflow as tf
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
@@ -62,8 +61,3 @@ def set_precision(model, precision):
                              "float models only.")
         layer.dtype_policy = policy
     return policy
-
-
-def compute_dtype(model):
-    """The dtype `model` computes in: float32, bfloat16 or float16."""
-    return keras.backend.standardize_dtype(model.compute_dtype)
