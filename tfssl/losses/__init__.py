@@ -1,4 +1,5 @@
-"""Losses for self-supervised objectives (InfoNCE with cross-replica negatives; the language models' token cross-entropy). Names are
+"""Losses for self-supervised objectives (InfoNCE with cross-replica negatives; the language
+models' token cross-entropy). Names are
 imported on first use."""
 
 from tfssl.lazy_exports import lazy_exports

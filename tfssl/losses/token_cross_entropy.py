@@ -14,8 +14,8 @@ and gradients to float32 round-off (tested against Keras).
 computes anyway. `argmax` is a separate, slow reduction under XLA on CPU (0.14 s on the tensor
 above, 15% of the head). A label tied for the largest logit counts as a hit.
 
-Logits of any float dtype are computed with in float32 (under mixed precision the logits come
-in bfloat16 or float16; the loss, its softmax and its gradient stay float32).
+The loss is computed in float32 whatever the logits' dtype: under mixed precision the logits come
+in bfloat16 or float16, and the loss, its softmax and its gradient stay float32.
 
 Example:
 

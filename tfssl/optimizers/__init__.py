@@ -1,4 +1,5 @@
-"""Optimizers and learning-rate schedules (AdamW with clipping after the cross-replica sum, warmup + decay, float16 loss scaling)."""
+"""Optimizers and learning-rate schedules (AdamW with clipping after the cross-replica sum, warmup + decay,
+float16 loss scaling that keeps replicas in step)."""
 
 from tfssl.lazy_exports import lazy_exports
 
