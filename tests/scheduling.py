@@ -31,7 +31,13 @@ SHARED_GROUPS = {
     "tests/integration/test_notebooks.py::test_notebook_executes[mlm": "notebook-mlm",
 }
 
+# The contract module goes first on its worker: late in a worker's life (after the long trained-run groups), one
+# of its 0.5-second `.keras` round trips took 30-60 s in three full runs, and never when run alone or after
+# 300 traced models; the cause is not found, so it runs while the worker is fresh.
+FIRST = "tests/test_keras_contract.py"
+
 SECONDS = {
+    FIRST: 10_000,
     "sotu-mlm-run": 230,
     "notebook-mlm-run": 140,
     "two-worker-mlm-run": 250,
@@ -42,7 +48,6 @@ SECONDS = {
     "notebook-huggingface": 49,
     "tests/models/test_contrastive_pretrainer.py": 46,
     "notebook-causal": 44,
-    "tests/test_keras_contract.py": 40,
     "tests/export/test_classifier_export.py": 36,
     "notebook-mlm": 35,
     "tests/integration/test_causal_lm_end_to_end.py": 32,
