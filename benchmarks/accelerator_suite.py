@@ -156,14 +156,6 @@ def keras_hub_model(objective, size, vocabulary_size, sequence_length, dropout, 
     return model
 
 
-def seconds_for(model, data, steps):
-    started = time.perf_counter()
-    for i in range(steps):
-        x, y, w = data[i % len(data)]
-        model.train_on_batch(x, y, sample_weight=w)
-    return time.perf_counter() - started
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objectives", nargs="+", default=["mlm", "clm", "simcse"], choices=["mlm", "clm", "simcse"])
@@ -203,6 +195,9 @@ def main(argv=None):
             print("keras-hub is not installed (pip install -e .[bench]): tfssl only", file=sys.stderr)
             with_hub = False
 
+    sys.path.insert(0, HERE)
+    from mlm_throughput import time_steps  # seconds for n `train_on_batch` steps
+
     keras.utils.set_random_seed(0)
     runs, data, work = {}, {}, {}
     for objective in args.objectives:
@@ -223,12 +218,12 @@ def main(argv=None):
                     objective, size, vocabulary_size, args.sequence_length, args.dropout, precision, jit_compile)
     compile_started = time.perf_counter()
     for (objective, _, _), model in runs.items():
-        seconds_for(model, data[objective], 2)  # trace, compile, warm up
+        time_steps(model, data[objective], 2)  # trace, compile, warm up
     compile_seconds = time.perf_counter() - compile_started
     rounds = {key: [] for key in runs}
     for _ in range(args.rounds):
         for key, model in runs.items():
-            rounds[key].append(seconds_for(model, data[key[0]], args.steps))
+            rounds[key].append(time_steps(model, data[key[0]], args.steps))
 
     matmul_size = args.matmul_size or (8192 if accelerator else 2048)
     measured_peak = {p: measured_matmul_tflops({"float32": "float32", "mixed_bfloat16": "bfloat16",
