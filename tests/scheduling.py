@@ -31,9 +31,9 @@ SHARED_GROUPS = {
     "tests/integration/test_notebooks.py::test_notebook_executes[mlm": "notebook-mlm",
 }
 
-# The contract module goes first on its worker: late in a worker's life (after the long trained-run groups), one
-# of its 0.5-second `.keras` round trips took 30-60 s in three full runs, and never when run alone or after
-# 300 traced models; the cause is not found, so it runs while the worker is fresh.
+# The contract module goes first on its worker. Late in a worker's life one of its 0.5-second `.keras` round
+# trips took 30-60 s in three full runs (never alone, nor after 300 traced models). Run first, it did not stall,
+# but another test did; the stalls went away with one TensorFlow thread per worker (conftest.py).
 FIRST = "tests/test_keras_contract.py"
 
 SECONDS = {
