@@ -99,22 +99,18 @@ def measured_matmul_tflops(dtype, n):
 
 
 def batches(objective, vocabulary_size, sequence_length, batch_size, count=4, seed=0):
-    """Fixed random batches: masked by tfssl's masker for the masked LM, shifted ids for the causal LM."""
-    sys.path.insert(0, HERE)
-    rng = np.random.default_rng(seed)
+    """Fixed random batches: masked by tfssl's masker for the masked LM, shifted ids for the causal LM, the
+    sentences alone for SimCSE. (`main` puts this folder on `sys.path` for `mlm_throughput`.)"""
     if objective == "mlm":
         from mlm_throughput import synthetic_batches
 
         return synthetic_batches(vocabulary_size, sequence_length, batch_size, count, seed)
+    rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):
         ids = rng.integers(5, vocabulary_size, size=(batch_size, sequence_length + 1)).astype("int32")
-        if objective == "clm":
-            out.append(({"token_ids": ids[:, :-1], "padding_mask": np.ones((batch_size, sequence_length), "int32")},
-                        ids[:, 1:], None))
-        else:
-            out.append(({"token_ids": ids[:, :-1], "padding_mask": np.ones((batch_size, sequence_length), "int32")},
-                        None, None))
+        x = {"token_ids": ids[:, :-1], "padding_mask": np.ones((batch_size, sequence_length), "int32")}
+        out.append((x, ids[:, 1:] if objective == "clm" else None, None))
     return out
 
 
