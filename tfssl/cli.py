@@ -1,6 +1,6 @@
 """`tfssl` command line: parses (`tfssl.cli_parser`) and calls the library; `tfssl --help` lists the commands.
 
-    tfssl pretrain mlm|simcse|clm, finetune, experiment few-shot    train (--config FILE, --key=value overrides)
+    tfssl pretrain mlm|electra|simcse|clm, finetune, experiment few-shot    train (--config FILE, --key=value overrides)
     tfssl fill-mask | embed | generate | predict MODEL TEXT ...      use an export (or a fine-tuning run)
     tfssl evaluate sts|classification|perplexity, export, convert    evaluate, export, Hugging Face in and out
     tfssl prepare, tokenizer train, launch --workers N, config       data, vocabularies, local workers, defaults

@@ -12,8 +12,9 @@ def build_parser():
     sub.add_parser("launch", help="run a command as N local workers: tfssl launch --workers N -- COMMAND ...")
 
     pretrain = sub.add_parser("pretrain", help="pretrain a model (masked LM, SimCSE/MoCo sentence embeddings, or a GPT)")
-    pretrain.add_argument("objective", choices=["mlm", "simcse", "clm"],
-                          help="mlm: masked LM; simcse: contrastive sentence embeddings; clm: causal (GPT) LM")
+    pretrain.add_argument("objective", choices=["mlm", "electra", "simcse", "clm"],
+                          help="mlm: masked LM; electra: replaced-token detection; simcse: contrastive sentence "
+                               "embeddings; clm: causal (GPT) LM")
     pretrain.add_argument("--config", help="JSON or YAML config file")
     pretrain.set_defaults(func="pretrain")
 
@@ -156,7 +157,7 @@ def build_parser():
     prep.set_defaults(func="prepare")
 
     cfg = sub.add_parser("config", help="print a default config")
-    cfg.add_argument("objective", choices=["mlm", "simcse", "clm", "finetune", "few-shot"])
+    cfg.add_argument("objective", choices=["mlm", "electra", "simcse", "clm", "finetune", "few-shot"])
     cfg.set_defaults(func="config")
     return parser
 

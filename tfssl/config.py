@@ -67,6 +67,33 @@ class MLMPretrainConfig(AccumulationFields, OptimizerFields, ModelFields, Corpus
 
 
 @dataclasses.dataclass
+class ElectraPretrainConfig(MLMPretrainConfig):
+    """ELECTRA pretraining (replaced-token detection): the masked-LM run's data, tokenizer and encoder, plus a
+    generator `generator_size` times as wide whose samples the encoder learns to spot -> embedding SavedModel.
+
+    Masking follows ELECTRA: 15% of tokens, 85% of them [MASK] and the rest left as they are (no random tokens:
+    the generator makes the replacements).
+    """
+
+    name: str = "sotu-electra"
+    generator_size: float = 0.5  # generator width / discriminator width (hidden, heads, intermediate)
+    replaced_token_weight: float = 50.0  # the paper's lambda
+    mask_token_rate: float = 0.85
+    random_token_rate: float = 0.0
+
+    def _check(self):
+        if not 0 < self.generator_size <= 1:
+            raise ConfigError(f"generator_size must be in (0, 1], got {self.generator_size}: a generator larger than "
+                              "the discriminator makes replacements it cannot learn to detect. The paper's best: "
+                              "0.25 to 0.5.")
+        if not self.replaced_token_weight > 0:
+            raise ConfigError(f"replaced_token_weight must be > 0, got {self.replaced_token_weight}: without the "
+                              "replaced-token loss the encoder learns nothing (use tfssl pretrain mlm for a masked LM).")
+        if self.gradient_accumulation_steps != 1:
+            raise ConfigError("ELECTRA does not accumulate gradients yet; set gradient_accumulation_steps=1.")
+
+
+@dataclasses.dataclass
 class ContrastivePretrainConfig(StepFields, OptimizerFields, ModelFields, CorpusFields, RunFields):
     """Contrastive (SimCSE / MoCo) training of sentence embeddings -> an `embed` SavedModel.
 
@@ -278,5 +305,5 @@ class FewShotConfig(LabeledDataFields, FieldGroups):
 
 
 # The configs by the name the command line gives them (`tfssl config NAME`, `tfssl pretrain NAME`).
-CONFIG_KINDS = {"mlm": MLMPretrainConfig, "simcse": ContrastivePretrainConfig, "clm": CausalLMPretrainConfig,
-                "finetune": FineTuneConfig, "few-shot": FewShotConfig}
+CONFIG_KINDS = {"mlm": MLMPretrainConfig, "electra": ElectraPretrainConfig, "simcse": ContrastivePretrainConfig,
+                "clm": CausalLMPretrainConfig, "finetune": FineTuneConfig, "few-shot": FewShotConfig}

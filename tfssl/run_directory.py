@@ -236,6 +236,14 @@ class RunDirectory:
         self._check_fits(model.backbone, tokenizer, sequence_length)
         return model
 
+    def electra(self, tokenizer=None, sequence_length=None):
+        """The run's `ElectraPretrainer` (made by `tfssl pretrain electra`), checked like `masked_lm`."""
+        from tfssl.models.electra_pretrainer import ElectraPretrainer
+
+        model = self.load_model(ElectraPretrainer)
+        self._check_fits(model.backbone, tokenizer, sequence_length)
+        return model
+
     def causal_lm(self, tokenizer=None, sequence_length=None):
         """The run's `CausalLMPretrainer` (made by `tfssl pretrain clm`), checked like `masked_lm`."""
         from tfssl.models.causal_lm_pretrainer import CausalLMPretrainer

@@ -9,6 +9,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "HashDropout": "tfssl.layers.hash_dropout",
     "MaskedLMHead": "tfssl.layers.masked_lm_head",
     "MaskedLMMasker": "tfssl.layers.masked_lm_masker",
+    "ReplacedTokenHead": "tfssl.layers.replaced_token_head",
     "SentencePooling": "tfssl.layers.sentence_pooling",
     "SinusoidalInitializer": "tfssl.layers.sinusoidal_initializer",
     "TokenAndPositionEmbedding": "tfssl.layers.token_and_position_embedding",

@@ -17,7 +17,8 @@ class MaskedLMHead(keras.layers.Layer):
 
     Args:
         vocabulary_size: number of output classes.
-        hidden_dim: width of the encoder output.
+        hidden_dim: width of the transform's output, the token embedding width.
+        input_dim: width of the encoder output; None: `hidden_dim` (they differ in ELECTRA's generator).
         activation: transform activation (BERT: "gelu").
         layer_norm_epsilon: LayerNorm epsilon.
         initializer_range: stddev of the truncated-normal kernel initializer.
@@ -33,6 +34,7 @@ class MaskedLMHead(keras.layers.Layer):
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
         token_embedding=None,
+        input_dim=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -48,15 +50,15 @@ class MaskedLMHead(keras.layers.Layer):
     def build(self, sequence_output_shape, mask_positions_shape=None):
         if self.token_embedding is None:
             raise ValueError("MaskedLMHead needs token_embedding (the backbone's) to tie its output projection.")
-        self.transform.build((None, None, self.hidden_dim))
+        self.transform.build((None, None, self.input_dim or self.hidden_dim))
         self.layer_norm.build((None, None, self.hidden_dim))
         self.output_bias = self.add_weight(name="output_bias", shape=(self.vocabulary_size,), initializer="zeros")
         self.built = True
 
     def call(self, sequence_output, mask_positions):
-        """(batch, length, hidden_dim), (batch, slots) -> (batch, slots, vocabulary_size) logits."""
+        """(batch, length, input_dim), (batch, slots) -> (batch, slots, vocabulary_size) logits."""
         positions = ops.cast(mask_positions, "int32")
-        x = ops.take_along_axis(sequence_output, positions[:, :, None], axis=1)  # (batch, slots, hidden_dim)
+        x = ops.take_along_axis(sequence_output, positions[:, :, None], axis=1)  # (batch, slots, input_dim)
         x = self.layer_norm(self.transform(x))
         logits = ops.matmul(x, ops.transpose(self.token_embedding.embeddings))  # (batch, slots, vocabulary_size)
         return logits + self.output_bias

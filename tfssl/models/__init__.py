@@ -20,6 +20,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "Task": "tfssl.models.task",
     "MaskedLMPretrainer": "tfssl.models.masked_lm_pretrainer",
     "masked_lm_loss": "tfssl.models.masked_lm_pretrainer",
+    "ElectraPretrainer": "tfssl.models.electra_pretrainer",
+    "generator_sizes": "tfssl.models.electra_pretrainer",
     "CausalLMPretrainer": "tfssl.models.causal_lm_pretrainer",
     "next_token_loss": "tfssl.models.causal_lm_pretrainer",
     "ContrastivePretrainer": "tfssl.models.contrastive_pretrainer",

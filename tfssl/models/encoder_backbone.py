@@ -18,7 +18,7 @@ Example:
 
 import keras
 
-from tfssl.layers.layer_config import store_arguments
+from tfssl.layers.layer_config import arguments_config, store_arguments
 from tfssl.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from tfssl.layers.transformer_encoder_block import TransformerEncoderBlock
 from tfssl.models.backbone import Backbone
@@ -35,6 +35,10 @@ class EncoderBackbone(Backbone):
     activation, layer_norm_epsilon, norm_first, initializer_range: see `TransformerEncoderBlock`.
     position_initializer: start of the learned position table, see `TokenAndPositionEmbedding`.
     rotary: rotary position encoding in every attention layer (see `CachedSelfAttention`).
+    embedding_dim: width of the embedding tables (ELECTRA's `embedding_size`); None: `hidden_dim`. A different
+        width adds a projection to `hidden_dim` after the embeddings' LayerNorm.
+    shared_embeddings: a `TokenAndPositionEmbedding` to use instead of building one (ELECTRA's generator shares
+        its discriminator's). Not serialized: the owning model passes it again.
     """
 
     presets = ENCODER_PRESETS
@@ -55,15 +59,28 @@ class EncoderBackbone(Backbone):
         initializer_range=0.02,
         position_initializer="sinusoidal",
         rotary=False,
+        embedding_dim=None,
+        shared_embeddings=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        store_arguments(self, locals())
-        self.embeddings = TokenAndPositionEmbedding(
-            self.vocabulary_size, self.max_sequence_length, self.hidden_dim, num_segments=self.num_segments,
+        store_arguments(self, {k: v for k, v in locals().items() if k != "shared_embeddings"})  # a layer, not a setting
+        self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
+        if shared_embeddings is not None and (shared_embeddings.hidden_dim != self.token_embedding_dim
+                                              or shared_embeddings.vocabulary_size != self.vocabulary_size):
+            raise ValueError(
+                f"The shared embeddings are {shared_embeddings.vocabulary_size} x {shared_embeddings.hidden_dim}, but "
+                f"this encoder needs {self.vocabulary_size} x {self.token_embedding_dim} (vocabulary_size x "
+                "embedding_dim). Give both models the same vocabulary and embedding width.")
+        self.embeddings = shared_embeddings or TokenAndPositionEmbedding(
+            self.vocabulary_size, self.max_sequence_length, self.token_embedding_dim, num_segments=self.num_segments,
             dropout=self.dropout, layer_norm_epsilon=self.layer_norm_epsilon, initializer_range=self.initializer_range,
             position_initializer=self.position_initializer, name="embeddings",
         )
+        self.embeddings_projection = keras.layers.Dense(
+            self.hidden_dim, kernel_initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range),
+            name="embeddings_projection",
+        ) if self.token_embedding_dim != self.hidden_dim else None
         self.blocks = [
             TransformerEncoderBlock(
                 self.num_heads, self.hidden_dim, self.intermediate_dim, dropout=self.dropout, activation=self.activation,
@@ -85,13 +102,21 @@ class EncoderBackbone(Backbone):
         )
 
     @property
+    def token_embedding_dim(self):
+        """Width of the token embedding table: `embedding_dim`, or `hidden_dim` when that is None."""
+        return self.embedding_dim or self.hidden_dim
+
+    @property
     def token_embedding(self):
         """The token `Embedding` layer, shared with tied output heads."""
         return self.embeddings.token_embedding
 
     def build(self, input_shape=None):
         shape = (None, None)
-        self.embeddings.build(shape, shape)
+        if not self.embeddings.built:
+            self.embeddings.build(shape, shape)
+        if self.embeddings_projection is not None:
+            self.embeddings_projection.build((None, None, self.token_embedding_dim))
         for block in self.blocks:
             block.build((None, None, self.hidden_dim))
         if self.final_layer_norm is not None:
@@ -102,7 +127,9 @@ class EncoderBackbone(Backbone):
     def call(self, inputs, training=None):
         token_ids = inputs["token_ids"]
         padding_mask = inputs.get("padding_mask")  # (batch, length) or None: no padding
-        x = self.embeddings(token_ids, inputs.get("segment_ids"), training=training)  # (batch, length, hidden_dim)
+        x = self.embeddings(token_ids, inputs.get("segment_ids"), training=training)  # (batch, length, embedding_dim)
+        if self.embeddings_projection is not None:
+            x = self.embeddings_projection(x)  # (batch, length, hidden_dim)
         first_layer_output = None
         layer_sum = x  # (batch, length, hidden_dim), embedding output + every block's output
         for block in self.blocks:
@@ -118,3 +145,6 @@ class EncoderBackbone(Backbone):
             "first_layer_output": first_layer_output,
             "layer_average_output": layer_sum / float(self.num_layers + 1),
         }
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, **arguments_config(self, skip=("shared_embeddings",))}

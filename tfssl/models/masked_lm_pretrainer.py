@@ -36,6 +36,19 @@ def masked_lm_loss():
     return TokenCrossEntropy(reduction="mean_with_sample_weight", name="masked_lm_loss")
 
 
+def masked_lm_preprocessor(vocabulary, tokenizer, sequence_length, lowercase, seed, preprocessor_kwargs=None):
+    """The `MaskedLMPreprocessor` of a `from_preset` model: from exactly one of `vocabulary` (a `vocab.txt`
+    directory, file or token list) and `tokenizer` (a `WordPieceTokenizer`)."""
+    from tfssl.preprocessors.masked_lm_preprocessor import MaskedLMPreprocessor
+
+    if (vocabulary is None) == (tokenizer is None):
+        raise ValueError("Give exactly one of vocabulary= (a vocab.txt directory, file or token list) and "
+                         "tokenizer= (a WordPieceTokenizer).")
+    kwargs = dict(sequence_length=sequence_length, seed=seed, **(preprocessor_kwargs or {}))
+    return (MaskedLMPreprocessor(tokenizer, **kwargs) if tokenizer is not None
+            else MaskedLMPreprocessor.from_vocabulary(vocabulary, lowercase=lowercase, **kwargs))
+
+
 @keras.saving.register_keras_serializable(package="tfssl")
 class MaskedLMPretrainer(GradientAccumulation, Task):
     """Args:
@@ -50,7 +63,8 @@ class MaskedLMPretrainer(GradientAccumulation, Task):
         super().__init__(backbone, preprocessor, **kwargs)
         self.masked_lm_head = MaskedLMHead(
             vocabulary_size=backbone.vocabulary_size,
-            hidden_dim=backbone.hidden_dim,
+            hidden_dim=getattr(backbone, "token_embedding_dim", backbone.hidden_dim),
+            input_dim=backbone.hidden_dim,
             activation=backbone.activation,
             layer_norm_epsilon=backbone.layer_norm_epsilon,
             initializer_range=backbone.initializer_range,
@@ -69,14 +83,9 @@ class MaskedLMPretrainer(GradientAccumulation, Task):
         Other keyword arguments override the preset's backbone settings.
         """
         from tfssl.models.encoder_backbone import EncoderBackbone
-        from tfssl.preprocessors.masked_lm_preprocessor import MaskedLMPreprocessor
 
-        if (vocabulary is None) == (tokenizer is None):
-            raise ValueError("Give exactly one of vocabulary= (a vocab.txt directory, file or token list) and "
-                             "tokenizer= (a WordPieceTokenizer).")
-        kwargs = dict(sequence_length=sequence_length, seed=seed, **(preprocessor_kwargs or {}))
-        preprocessor = (MaskedLMPreprocessor(tokenizer, **kwargs) if tokenizer is not None
-                        else MaskedLMPreprocessor.from_vocabulary(vocabulary, lowercase=lowercase, **kwargs))
+        preprocessor = masked_lm_preprocessor(vocabulary, tokenizer, sequence_length, lowercase, seed,
+                                              preprocessor_kwargs)
         backbone = EncoderBackbone.from_preset(preset, vocabulary_size=preprocessor.tokenizer.vocabulary_size,
                                                **backbone_overrides)
         pretrainer = cls(backbone, preprocessor=preprocessor)

@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "run_job": "tfssl.training.driver",
     "Driver": "tfssl.training.driver",
     "run_mlm_pretraining": "tfssl.training.mlm_pretraining",
+    "run_electra_pretraining": "tfssl.training.electra_pretraining",
     "run_contrastive_pretraining": "tfssl.training.contrastive_pretraining",
     "run_causal_lm_pretraining": "tfssl.training.causal_lm_pretraining",
     "run_finetuning": "tfssl.training.finetuning",

@@ -186,6 +186,7 @@ def run_job(config):
 
     module, function = {
         "MLMPretrainConfig": ("mlm_pretraining", "run_mlm_pretraining"),
+        "ElectraPretrainConfig": ("electra_pretraining", "run_electra_pretraining"),
         "ContrastivePretrainConfig": ("contrastive_pretraining", "run_contrastive_pretraining"),
         "CausalLMPretrainConfig": ("causal_lm_pretraining", "run_causal_lm_pretraining"),
         "FineTuneConfig": ("finetuning", "run_finetuning"),
