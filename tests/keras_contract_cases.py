@@ -168,6 +168,9 @@ def _layer_cases():
             inputs=lambda: {"sequence_output": floats(BATCH, LENGTH, HIDDEN_DIM),
                             "mask_positions": np.array([[1, 3, 0], [2, 4, 5]], "int32")},
             call=lambda layer, x, training: layer(x["sequence_output"], x["mask_positions"])),
+        "tfssl>ReplacedTokenHead": Case(
+            make.replaced_token_head, inputs=lambda: {"x": floats(BATCH, LENGTH, HIDDEN_DIM)},
+            call=lambda layer, x, training: layer(x["x"])),
         "tfssl>CachedSelfAttention": Case(
             make.cached_self_attention,
             inputs=lambda: {"x": floats(BATCH, LENGTH, HIDDEN_DIM), "padding_mask": padding_mask()},
@@ -212,6 +215,12 @@ def _preprocessor_cases():
     }
 
 
+def _electra_call(model, x, training):
+    """A call from a fixed sampling state: the replacements it samples are then the same on every call."""
+    model.seed_generator.state.assign(tf.constant([0, 7], model.seed_generator.state.dtype))
+    return model(x, training=training)
+
+
 def _model_cases():
     mlm_x, mlm_y, mlm_w = masked_lm_batch()
     clm_x, clm_y = causal_lm_batch()
@@ -226,6 +235,8 @@ def _model_cases():
                                        fit=harness_fit("tfssl>DecoderBackbone")),
         "tfssl>MaskedLMPretrainer": task(make.masked_lm_pretrainer, inputs=lambda: masked_lm_batch()[0],
                                          fit=_fit_compiled(mlm_x, mlm_y, mlm_w, **_TASK_SCHEDULE)),
+        "tfssl>ElectraPretrainer": task(make.electra_pretrainer, inputs=lambda: masked_lm_batch()[0], call=_electra_call,
+                                        fit=_fit_compiled(mlm_x, mlm_y, mlm_w, **_TASK_SCHEDULE)),
         "tfssl>CausalLMPretrainer": model(make.causal_lm_pretrainer, inputs=lambda: causal_lm_batch()[0],
                                           fit=_fit_compiled(clm_x, clm_y, **_TASK_SCHEDULE)),
         "tfssl>ContrastivePretrainer": task(make.contrastive_pretrainer, inputs=sentences,

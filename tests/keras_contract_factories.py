@@ -195,6 +195,19 @@ def masked_lm_pretrainer():
     return MaskedLMPretrainer(backbone=encoder_backbone())
 
 
+def electra_pretrainer():
+    from tfssl.models.electra_pretrainer import ElectraPretrainer
+
+    return ElectraPretrainer(backbone=encoder_backbone(), generator={"num_layers": 1, "num_heads": 1, "hidden_dim": 8,
+                                                                      "intermediate_dim": 16}, seed=0)
+
+
+def replaced_token_head():
+    from tfssl.layers.replaced_token_head import ReplacedTokenHead
+
+    return ReplacedTokenHead(hidden_dim=HIDDEN_DIM, activation="gelu")
+
+
 def causal_lm_pretrainer():
     from tfssl.models.causal_lm_pretrainer import CausalLMPretrainer
 

@@ -1,5 +1,6 @@
 """Preemption for every driver besides masked-LM (which `test_preemption.py` covers): a generative,
-a contrastive (unsupervised SimCSE, whose dropout is its augmentation) and a fine-tuning run are
+a contrastive (unsupervised SimCSE, whose dropout is its augmentation), an ELECTRA (replacements sampled
+inside the step) and a fine-tuning run are
 SIGKILLed mid-epoch after a backup; rerunning the same command resumes from that backup's step
 and ends on the weights of a run that was never interrupted (1e-5), best checkpoint included."""
 
@@ -40,12 +41,14 @@ def command(driver, name, root, corpus):
     common = [f"--name={name}", f"--output_dir={root / 'runs'}", "--export=false", "--jit_compile=false",
               "--verbose=0", "--save_freq=4"]
     encoder = f"--init_from={root / 'runs' / 'encoder'}"
+    vocabulary = f"--tokenizer_dir={root / 'runs' / 'encoder' / 'tokenizer'}"
     args = {
         "clm": ["pretrain", "clm", f"--corpus={corpus}", "--tokenizer=character", "--sequence_length=32",
                 "--batch_size=8", "--steps=30", "--eval_every_steps=10", "--held_out_fraction=0.25",
                 "--warmup_steps=5", "--num_samples=1", "--sample_tokens=4", *TINY],
         "simcse": ["pretrain", "simcse", f"--corpus={corpus}", encoder, "--sequence_length=32", "--batch_size=8",
                    "--steps=30", "--eval_every_steps=10", "--dropout=0.1"],
+        "electra": ["pretrain", "electra", f"--corpus={corpus}", vocabulary, "--sequence_length=32", "--batch_size=8", "--epochs=3", "--steps_per_epoch=10", *TINY],
         "finetune": ["finetune", encoder, f"--train_file={excerpt('sst2', 'train.tsv')}",
                      "--text_column=sentence", "--max_train_examples=80", "--batch_size=8", "--epochs=3",
                      "--sequence_length=32"],
@@ -53,7 +56,7 @@ def command(driver, name, root, corpus):
     return [sys.executable, "-m", "tfssl.cli", *args, *common]
 
 
-@pytest.mark.parametrize("driver", ["clm", "simcse", "finetune"])
+@pytest.mark.parametrize("driver", ["clm", "simcse", "electra", "finetune"])
 def test_killed_run_resumes_from_its_backup_and_matches_an_uninterrupted_run(workspace, driver, cli):
     root, corpus = workspace
     full = cli(*command(driver, f"{driver}-full", root, corpus)[3:], cwd=ROOT)  # uninterrupted, in this process

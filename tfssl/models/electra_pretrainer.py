@@ -154,12 +154,7 @@ class ElectraPretrainer(Task):
         generated = self.generator(features, training=training)["sequence_output"]  # (batch, length, gen hidden)
         generator_logits = self.generator_head(generated, positions)  # (batch, slots, vocabulary_size)
         sampled = self.sample(generator_logits)  # (batch, slots) int32
-        token_ids = tf.cast(features["token_ids"], tf.int32)  # (batch, length)
-        slots = tf.one_hot(positions, tf.shape(token_ids)[1]) * tf.cast(positions > 0, tf.float32)[..., None]
-        # slots: (batch, slots, length), one 1 per used slot at its position.
-        at_slot = tf.reduce_sum(slots, axis=1) > 0  # (batch, length)
-        replacement = tf.cast(tf.einsum("bsl,bs->bl", slots, tf.cast(sampled, tf.float32)), tf.int32)
-        corrupted = dict(features, token_ids=tf.where(at_slot, replacement, token_ids))  # (batch, length)
+        corrupted = dict(features, token_ids=replace_at_slots(features["token_ids"], positions, sampled))
         sequence = self.backbone(corrupted, training=training)["sequence_output"]  # (batch, length, hidden_dim)
         return {"generator_logits": generator_logits, "sampled_ids": sampled,
                 "replaced_logits": self.replaced_token_head(sequence)}
@@ -178,7 +173,8 @@ class ElectraPretrainer(Task):
         weight = tf.cast(sample_weight, tf.float32)  # (batch, slots)
         generator_losses = token_cross_entropy(y, y_pred["generator_logits"])  # (batch, slots), float32
         positions = tf.cast(x["mask_positions"], tf.int32)
-        replaced_slots = tf.cast(tf.not_equal(y_pred["sampled_ids"], tf.cast(y, tf.int32)), tf.float32) * weight
+        used = weight * tf.cast(positions > 0, tf.float32)  # what `replace_at_slots` wrote
+        replaced_slots = tf.cast(tf.not_equal(y_pred["sampled_ids"], tf.cast(y, tf.int32)), tf.float32) * used
         logits = tf.cast(y_pred["replaced_logits"], tf.float32)  # (batch, length)
         labels = tf.einsum("bs,bsl->bl", replaced_slots, tf.one_hot(positions, tf.shape(logits)[1]))  # (batch, length)
         labels = tf.minimum(labels, 1.0)
@@ -200,6 +196,22 @@ class ElectraPretrainer(Task):
     def get_config(self):
         return {**super().get_config(), "generator": dict(self.generator_config),
                 "replaced_token_weight": self.replaced_token_weight, "seed": self.seed}
+
+
+def replace_at_slots(token_ids, positions, replacements):
+    """`token_ids` with `replacements[b, s]` written at `positions[b, s]`; slots at position 0 are unused and
+    change nothing (`MaskedLMMasker` points them there: position 0 holds [CLS], never masked).
+
+        token_ids    [[2, 7, 8, 9]]     positions [[1, 3, 0]]     replacements [[5, 6, 4]]
+        ->           [[2, 5, 8, 6]]
+    """
+    token_ids = tf.cast(token_ids, tf.int32)  # (batch, length)
+    positions = tf.cast(positions, tf.int32)  # (batch, slots)
+    slots = tf.one_hot(positions, tf.shape(token_ids)[1]) * tf.cast(positions > 0, tf.float32)[..., None]
+    # slots: (batch, slots, length), one 1 per used slot at its position (ids < 2**24 are exact in float32).
+    at_slot = tf.reduce_sum(slots, axis=1) > 0  # (batch, length)
+    written = tf.cast(tf.einsum("bsl,bs->bl", slots, tf.cast(replacements, tf.float32)), tf.int32)  # (batch, length)
+    return tf.where(at_slot, written, token_ids)
 
 
 def _global_sum(value):
