@@ -82,7 +82,8 @@ def convert(args):
     from tfssl.convert import convert_to_run_directory
 
     print(convert_to_run_directory(args.hf_dir, os.path.join(args.output_dir, args.name or
-                                                             os.path.basename(os.path.normpath(args.hf_dir)))))
+                                                             os.path.basename(os.path.normpath(args.hf_dir))),
+                                   generator_dir=args.generator))
 
 
 def convert_to_hf(args):

@@ -100,16 +100,23 @@ def build_parser():
 
     conv = sub.add_parser("convert", help="Hugging Face checkpoints in and out")
     conv_sub = conv.add_subparsers(dest="direction", required=True)
-    from_hf = conv_sub.add_parser("from-hf", help="a Hugging Face BERT/RoBERTa/DistilBERT/GPT-2 directory -> a run")
-    from_hf.add_argument("hf_dir", help="config.json + model.safetensors (+ vocab.txt for raw-text serving)")
+    from_hf = conv_sub.add_parser("from-hf", help="a Hugging Face BERT/RoBERTa/DistilBERT/ELECTRA/GPT-2 directory "
+                                                  "(or an ELECTRA discriminator + --generator) -> a run")
+    from_hf.add_argument("hf_dir", help="config.json + model.safetensors (+ vocab.txt for raw-text serving); an "
+                                        "ELECTRA discriminator becomes an ELECTRA run with a fresh generator 1/4 as "
+                                        "wide unless --generator gives its own")
+    from_hf.add_argument("--generator", default=None, metavar="GENERATOR_DIR",
+                         help="the ELECTRA generator (ElectraForMaskedLM) trained with the discriminator hf_dir: "
+                              "both become one ELECTRA run (they must share vocabulary and embeddings)")
     from_hf.add_argument("--name", default=None, help="runs/<name> (default: the directory's name)")
     from_hf.add_argument("--output-dir", default="runs")
     from_hf.set_defaults(func="convert")
     to_hf = conv_sub.add_parser("to-hf", help="a tfssl run -> a directory transformers loads")
     to_hf.add_argument("run", help="a run directory (model.keras + tokenizer/) or a .keras file")
     to_hf.add_argument("out_dir", help="a new directory (never overwritten)")
-    to_hf.add_argument("--model-type", default=None, choices=["bert", "roberta", "distilbert", "gpt2"],
-                       help="default: the architecture the run was converted from, else bert / gpt2")
+    to_hf.add_argument("--model-type", default=None, choices=["bert", "roberta", "distilbert", "electra", "gpt2"],
+                       help="default: the architecture the run was converted from, else electra (ELECTRA runs: "
+                            "the discriminator in out_dir, the generator in out_dir/generator) / bert / gpt2")
     to_hf.set_defaults(func="convert_to_hf")
 
     tok = sub.add_parser("tokenizer", help="train a WordPiece vocabulary")

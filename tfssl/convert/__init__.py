@@ -10,4 +10,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "export_to_hf": "tfssl.convert.hf_export",
     "convert_to_run_directory": "tfssl.convert.hf_import",
     "load_hf_model": "tfssl.convert.hf_import",
+    "load_hf_electra": "tfssl.convert.hf_electra",
 })

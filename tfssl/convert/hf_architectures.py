@@ -1,5 +1,7 @@
 """The Hugging Face architectures tfssl converts, each as its config fields and `TensorLink`s:
-BERT, RoBERTa and DistilBERT -> `EncoderBackbone` (+ `MaskedLMHead`), GPT-2 -> `DecoderBackbone`.
+BERT, RoBERTa, DistilBERT and ELECTRA -> `EncoderBackbone` (+ `MaskedLMHead`), GPT-2 -> `DecoderBackbone`.
+ELECTRA's masked-LM head is its generator's (`ElectraForMaskedLM`); its discriminator head
+(`ElectraForPreTraining`) is `ELECTRA_DISCRIMINATOR_HEAD_LINKS`, paired up in `hf_electra`.
 
 Names here are those of the base model; checkpoints of the task classes (`BertForMaskedLM`,
 `GPT2LMHeadModel`, ...) prefix them with `Architecture.prefix`, and heads live outside it. This
@@ -62,11 +64,24 @@ ARCHITECTURES = {
         "distilbert", "encoder", "distilbert.", "DistilBertForMaskedLM", "DistilBertModel",
         _masked_lm_head("vocab_transform", "vocab_layer_norm", "vocab_projector.bias"), ("vocab_projector.weight",),
     ),
+    # ELECTRA's generator head always applies gelu (transformers' `ElectraGeneratorPredictions`): see
+    # `electra_generator_problem`. Base model: BERT's without the pooler, + `embeddings_project`.
+    "electra": Architecture(
+        "electra", "encoder", "electra.", "ElectraForMaskedLM", "ElectraModel",
+        _masked_lm_head("generator_predictions.dense", "generator_predictions.LayerNorm", "generator_lm_head.bias"),
+        ("generator_lm_head.weight",),
+    ),
     "gpt2": Architecture("gpt2", "decoder", "transformer.", "GPT2LMHeadModel", "GPT2Model", (), ("lm_head.weight",)),
 }
 
+# ELECTRA's discriminator (`ElectraForPreTraining`): names outside `prefix`, like the masked-LM heads'.
+ELECTRA_DISCRIMINATOR_CLASS = "ElectraForPreTraining"
+ELECTRA_DISCRIMINATOR_HEAD_LINKS = tuple(
+    _linear("discriminator_predictions.dense", "replaced_token_head.dense", "head")
+    + _linear("discriminator_predictions.dense_prediction", "replaced_token_head.prediction", "head"))
+
 # Buffers and tied copies that carry no weights of their own.
-IGNORED_SUFFIXES = ("position_ids", "attn.bias", "attn.masked_bias", "decoder.bias")
+IGNORED_SUFFIXES = ("position_ids", "attn.bias", "attn.masked_bias", "decoder.bias", "embeddings.token_type_ids")
 
 
 def architecture_for(config, where):
@@ -76,6 +91,27 @@ def architecture_for(config, where):
         raise CheckpointError(f"{where}: model_type {model_type!r} is not supported; tfssl converts "
                               f"{', '.join(sorted(ARCHITECTURES))}.")
     return ARCHITECTURES[model_type]
+
+
+def electra_role(names):
+    """What an ELECTRA checkpoint holds, from its tensor names (prefix removed): "generator" (an
+    `ElectraForMaskedLM`), "discriminator" (an `ElectraForPreTraining`) or "base" (an `ElectraModel`)."""
+    names = set(names)
+    if any(n in names for link in ARCHITECTURES["electra"].head_links for n in link.hf_names):
+        return "generator"
+    if any(n in names for link in ELECTRA_DISCRIMINATOR_HEAD_LINKS for n in link.hf_names):
+        return "discriminator"
+    return "base"
+
+
+def electra_generator_problem(activation):
+    """Why an ELECTRA generator whose encoder uses `activation` cannot convert (None when it can):
+    transformers' generator head always applies gelu, tfssl's `MaskedLMHead` the encoder's activation."""
+    if activation == "gelu":
+        return None
+    return (f"its hidden_act is {activation!r}, but transformers' ELECTRA generator head always applies gelu "
+            "where tfssl's applies the encoder's activation, so the two would differ; convert generators with "
+            "hidden_act='gelu' (or only the discriminator)")
 
 
 def position_offset(config):
@@ -103,11 +139,14 @@ def backbone_links(architecture, config):
     if config.get("type_vocab_size", 2):
         links.append(TensorLink(("embeddings.token_type_embeddings.weight",), "backbone.embeddings.segment_embedding"))
     links += _norm("embeddings.LayerNorm", "backbone.embeddings.layer_norm")
+    if config.get("embedding_size", config["hidden_size"]) != config["hidden_size"]:  # ELECTRA: embeddings -> hidden
+        links += _linear("embeddings_project", "backbone.embeddings_projection")
     for i in range(config["num_hidden_layers"]):
         links += _encoder_block_links(f"encoder.layer.{i}.", i, ("attention.self.query", "attention.self.key",
                                       "attention.self.value", "attention.output.dense", "attention.output.LayerNorm",
                                       "intermediate.dense", "output.dense", "output.LayerNorm"))
-    links += _linear("pooler.dense", "backbone.pooler", group="pooler")
+    if architecture.model_type != "electra":  # ELECTRA has no pooler: tfssl's stays at its initialisation
+        links += _linear("pooler.dense", "backbone.pooler", group="pooler")
     return links
 
 
@@ -166,6 +205,8 @@ def backbone_arguments(architecture, config, where):
             intermediate_dim=config["intermediate_size"],
             max_sequence_length=config["max_position_embeddings"] - position_offset(config),
             num_segments=config.get("type_vocab_size", 2), layer_norm_epsilon=config.get("layer_norm_eps", 1e-12))
+        if architecture.model_type == "electra":
+            sizes["embedding_dim"] = config.get("embedding_size", config["hidden_size"])
     if activation not in _ENCODER_ACTIVATIONS:
         raise CheckpointError(f"{where}: activation {activation!r} is not supported for encoders "
                               f"({', '.join(_ENCODER_ACTIVATIONS)}).")
@@ -204,11 +245,14 @@ def hf_config_for(architecture, backbone, base=None, special_ids=None):
                   initializer_range=backbone.initializer_range, position_embedding_type="absolute",
                   hidden_dropout_prob=backbone.dropout, attention_probs_dropout_prob=backbone.dropout,
                   tie_word_embeddings=True)
+    if architecture.model_type == "electra":
+        config["embedding_size"] = backbone.token_embedding_dim
     return config
 
 
-def export_problems(architecture, backbone):
-    """Why `backbone` cannot be written as `architecture` (empty when it can)."""
+def export_problems(architecture, backbone, with_head=False):
+    """Why `backbone` (with a masked-LM head when `with_head`) cannot be written as `architecture`
+    (empty when it can)."""
     problems = []
     if getattr(backbone, "rotary", False):
         problems.append("it uses rotary positions (train with --rotary=false for Hugging Face export)")
@@ -224,6 +268,11 @@ def export_problems(architecture, backbone):
             problems.append("it has segment embeddings, which DistilBERT lacks (export as bert)")
         if architecture.model_type != "distilbert" and not backbone.num_segments:
             problems.append("it has no segment embeddings (export as distilbert)")
+        if architecture.model_type != "electra" and backbone.token_embedding_dim != backbone.hidden_dim:
+            problems.append(f"its embeddings are {backbone.token_embedding_dim} wide, not hidden_dim "
+                            f"{backbone.hidden_dim} (a projection follows them): export as electra")
+        if architecture.model_type == "electra" and with_head and backbone.activation != "gelu":
+            problems.append(electra_generator_problem(backbone.activation))
     elif backbone.__class__.__name__ != "DecoderBackbone":
         problems.append(f"gpt2 is a decoder but the model is a {backbone.__class__.__name__}")
     return problems
