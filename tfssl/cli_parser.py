@@ -73,8 +73,9 @@ def build_parser():
     finetune.add_argument("--config", help="JSON or YAML config file")
     finetune.set_defaults(func="pretrain", objective="finetune")
 
-    experiment = sub.add_parser("experiment", help="experiments: few-shot (pretrained vs from scratch)")
-    experiment.add_argument("kind", choices=["few-shot"])
+    experiment = sub.add_parser("experiment", help="experiments: few-shot (pretrained vs from scratch), compare "
+                                                   "(which pretraining objective: masked LM, ELECTRA, + SimCSE)")
+    experiment.add_argument("kind", choices=["few-shot", "compare"])
     experiment.add_argument("--config", help="JSON or YAML config file")
     experiment.set_defaults(func="experiment")
 
@@ -164,7 +165,7 @@ def build_parser():
     prep.set_defaults(func="prepare")
 
     cfg = sub.add_parser("config", help="print a default config")
-    cfg.add_argument("objective", choices=["mlm", "electra", "simcse", "clm", "finetune", "few-shot"])
+    cfg.add_argument("objective", choices=["mlm", "electra", "simcse", "clm", "finetune", "few-shot", "compare"])
     cfg.set_defaults(func="config")
     return parser
 

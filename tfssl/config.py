@@ -283,6 +283,9 @@ class FewShotConfig(LabeledDataFields, FieldGroups):
     name: str = "few-shot-bbc-news"
     examples: Tuple[int, ...] = (100, 500, 2000)  # N per run; 0 means all
     seeds: Tuple[int, ...] = (0, 1, 2)  # each: the sample of N examples, the head's init, the batch order
+    # Which inits to run: "pretrained" (init_from's encoder) and "scratch" (its architecture, random weights).
+    # One alone reuses a column measured elsewhere (the scratch column is the same for runs with one vocabulary).
+    inits: Tuple[str, ...] = ("pretrained", "scratch")
     seed: int = 0  # the test split (when split from train_file)
     batch_size: int = 32
     epochs: int = 3
@@ -299,11 +302,69 @@ class FewShotConfig(LabeledDataFields, FieldGroups):
             raise ConfigError(f"examples must be a non-empty list of counts >= 0 (0 = all), got {self.examples}.")
         if not self.seeds:
             raise ConfigError("seeds must hold at least one seed.")
+        if not self.inits or set(self.inits) - {"pretrained", "scratch"}:
+            raise ConfigError(f"inits must be 'pretrained', 'scratch' or both, got {self.inits}.")
         if not 0 < self.test_fraction < 1:
             raise ConfigError(f"test_fraction must be in (0, 1), got {self.test_fraction}.")
         check_choices(self, {"precision": PRECISIONS})
 
 
+@dataclasses.dataclass
+class CompareConfig(CorpusFields, FieldGroups):
+    """`tfssl experiment compare`: which pretraining objective should I use? Each objective pretrains the same
+    backbone size on the same corpus (one vocabulary), then every encoder meets the same downstream suite.
+
+    Objectives: "mlm", "electra" (replaced-token detection), "mlm+simcse" (the masked-LM encoder continued with
+    unsupervised SimCSE). The causal LM is left out: its decoder sees only the left context, so as a sentence
+    encoder or classifier it would be measured on a task it was not built for.
+    `labeled_sets`: "bbc_news" (embedded) or "TRAIN_FILE[,TEST_FILE[,TEXT_COLUMN[,LABEL_COLUMN]]]".
+    """
+
+    name: str = "compare"
+    objectives: Tuple[str, ...] = ("mlm", "electra", "mlm+simcse")
+    preset: str = "tiny"
+    vocabulary_size: int = 8192
+    sequence_length: int = 128
+    # The pretraining budget of each objective: its schedule (epochs of the corpus, or steps_per_epoch x epochs),
+    # cut short after budget_minutes of training when given (the default masked-LM run: 8 epochs).
+    epochs: int = 8
+    steps_per_epoch: Optional[int] = None
+    budget_minutes: Optional[float] = None
+    simcse_steps: int = 1000  # after the masked-LM run, for "mlm+simcse"
+    # The downstream suite.
+    labeled_sets: Tuple[str, ...] = ("bbc_news",)
+    examples: Tuple[int, ...] = (100, 500, 2000)
+    seeds: Tuple[int, ...] = (0, 1, 2)
+    full_data: bool = True  # also fine-tune once (seed 0) on all of each labelled set's train split
+    full_data_epochs: int = 2
+    finetune_sequence_length: int = 64
+    finetune_learning_rate: float = 3e-4
+    finetune_epochs: int = 3
+    min_steps: int = 300
+    sts_dev_file: Optional[str] = None  # picks SimCSE's checkpoint, and is scored
+    sts_test_file: Optional[str] = None  # only scored
+    seed: int = 0
+    precision: str = "auto"
+    jit_compile: bool = True
+    output_dir: str = "runs"
+    verbose: int = 1
+
+    def _check(self):
+        allowed = ("mlm", "electra", "mlm+simcse")
+        if not self.objectives or set(self.objectives) - set(allowed):
+            raise ConfigError(f"objectives must be some of {', '.join(allowed)}; got {self.objectives}. (The causal "
+                              "LM is not compared: its left-to-right decoder is not a sentence encoder.)")
+        if not self.labeled_sets:
+            raise ConfigError("labeled_sets must name at least one labelled set (bbc_news, or TRAIN[,TEST,...]).")
+        if not self.seeds or not self.examples or any(n <= 0 for n in self.examples):
+            raise ConfigError("seeds and examples must be non-empty, examples counts > 0 (full_data covers 'all').")
+        if self.budget_minutes is not None and self.budget_minutes <= 0:
+            raise ConfigError(f"budget_minutes must be > 0, got {self.budget_minutes}.")
+        check_at_least_one(self, ("epochs", "simcse_steps", "full_data_epochs", "finetune_epochs"))
+        check_choices(self, {"precision": PRECISIONS})
+
+
 # The configs by the name the command line gives them (`tfssl config NAME`, `tfssl pretrain NAME`).
 CONFIG_KINDS = {"mlm": MLMPretrainConfig, "electra": ElectraPretrainConfig, "simcse": ContrastivePretrainConfig,
-                "clm": CausalLMPretrainConfig, "finetune": FineTuneConfig, "few-shot": FewShotConfig}
+                "clm": CausalLMPretrainConfig, "finetune": FineTuneConfig, "few-shot": FewShotConfig,
+                "compare": CompareConfig}

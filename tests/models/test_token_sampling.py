@@ -53,3 +53,19 @@ def test_argument_errors(arguments, message):
     errors = sampling_argument_errors(*arguments, sequence_length=64)
     assert len(errors) == 1 and pytest.importorskip("re").search(message, errors[0]), errors
     assert sampling_argument_errors(10, 0.0, 0, 1.0, 64) == []
+
+
+def test_softmax_sample_draws_from_the_softmax_and_never_a_zero_mass_id():
+    from tfssl.models.token_sampling import softmax_sample
+
+    rng = np.random.default_rng(0)
+    logits = (2 * rng.normal(size=(1, 300))).astype("float32")  # 300 ids: 3 blocks of 128, the last padded
+    logits[0, 5] = -1e9
+    draws = 100_000
+    ids = softmax_sample(np.repeat(logits, draws, axis=0), rng.random((draws, 2)).astype("float32")).numpy()
+    p = np.exp(logits[0] - logits[0].max())
+    p /= p.sum()
+    frequency = np.bincount(ids, minlength=300) / draws
+    assert ids.min() >= 0 and ids.max() < 300 and frequency[5] == 0
+    # Within 5 binomial standard deviations of every id's probability.
+    assert np.all(np.abs(frequency - p) <= 5 * np.sqrt(p * (1 - p) / draws) + 1e-4)

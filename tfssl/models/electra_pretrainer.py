@@ -31,6 +31,7 @@ from tfssl.layers.replaced_token_head import ReplacedTokenHead
 from tfssl.losses.token_cross_entropy import token_cross_entropy
 from tfssl.metrics.token_accuracy import TokenAccuracy
 from tfssl.models.task import Task, encoder_features
+from tfssl.models.token_sampling import softmax_sample
 
 GENERATOR_SIZES = ("num_layers", "num_heads", "hidden_dim", "intermediate_dim")
 
@@ -161,11 +162,11 @@ class ElectraPretrainer(Task):
 
     def sample(self, generator_logits):
         """One token per slot from the generator's softmax: (batch, slots, vocabulary_size) -> (batch, slots)."""
-        logits = tf.stop_gradient(tf.cast(generator_logits, tf.float32))
+        logits = tf.stop_gradient(generator_logits)
         shape = tf.shape(logits)
         flat = tf.reshape(logits, [-1, shape[-1]])  # (batch * slots, vocabulary_size)
-        draws = keras.random.categorical(flat, 1, seed=self.seed_generator, dtype="int32")  # (batch * slots, 1)
-        return tf.reshape(draws, shape[:2])
+        uniforms = keras.random.uniform((tf.shape(flat)[0], 2), seed=self.seed_generator)  # (batch * slots, 2)
+        return tf.reshape(softmax_sample(flat, uniforms), shape[:2])
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Generator loss (masked-token mean) + `replaced_token_weight` x detection loss (non-padding token

@@ -60,3 +60,30 @@ def _sample(logits, temperature, top_k, top_p, seed):
     threshold = tf.reduce_min(tf.where(kept, ranked, tf.float32.max), axis=-1, keepdims=True)  # (batch, 1)
     scaled = tf.where(scaled < threshold, _NEVER, scaled)
     return tf.cast(tf.random.stateless_categorical(scaled, 1, seed)[:, 0], tf.int32)
+
+
+def softmax_sample(logits, uniforms, block=128):
+    """One draw per row from `softmax(logits)`, by a two-level inverse CDF: (rows, vocabulary) float logits and
+    (rows, 2) uniforms in [0, 1) -> (rows,) int32 ids.
+
+    Why not `tf.random.stateless_categorical`: it draws a random number (and takes two logs) per logit; here a
+    row costs one `exp` per logit and two random numbers. ELECTRA samples a replacement for every masked slot
+    in every step, and at an 8,192-token vocabulary that cut its train step by about a third on CPU. The draw is
+    exact: pick a block of `block` ids by the blocks' total mass, then an id inside it by its mass.
+    """
+    logits = tf.cast(logits, tf.float32)
+    rows, vocabulary = tf.shape(logits)[0], tf.shape(logits)[1]
+    padded = (vocabulary + block - 1) // block * block
+    mass = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))  # (rows, vocabulary), max 1
+    mass = tf.reshape(tf.pad(mass, [[0, 0], [0, padded - vocabulary]]), [rows, -1, block])  # (rows, blocks, block)
+    uniforms = tf.cast(uniforms, tf.float32)
+
+    def pick(weights, u):
+        """Index i of each row with cumsum[i - 1] <= u * total < cumsum[i]: (rows, n), (rows,) -> (rows,)."""
+        cumulative = tf.cumsum(weights, axis=-1)
+        below = tf.cast(cumulative <= (u * cumulative[:, -1])[:, None], tf.int32)
+        return tf.minimum(tf.reduce_sum(below, axis=-1), tf.shape(weights)[-1] - 1)
+
+    chosen_block = pick(tf.reduce_sum(mass, axis=-1), uniforms[:, 0])  # (rows,)
+    inside = tf.gather(mass, chosen_block, batch_dims=1)  # (rows, block)
+    return chosen_block * block + pick(inside, uniforms[:, 1])

@@ -191,5 +191,6 @@ def run_job(config):
         "CausalLMPretrainConfig": ("causal_lm_pretraining", "run_causal_lm_pretraining"),
         "FineTuneConfig": ("finetuning", "run_finetuning"),
         "FewShotConfig": ("few_shot_experiment", "run_few_shot_experiment"),
+        "CompareConfig": ("pretraining_comparison", "run_pretraining_comparison"),
     }[type(config).__name__]
     return getattr(importlib.import_module(f"tfssl.training.{module}"), function)(config)

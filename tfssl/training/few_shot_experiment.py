@@ -40,8 +40,6 @@ from tfssl.training.driver import log, start_run
 from tfssl.training.finetuning import evaluate_examples, load_splits
 from tfssl.training.strategy import choose_strategy, jit_compile_for
 
-INITS = ("pretrained", "scratch")
-
 
 def run_few_shot_experiment(config: FewShotConfig) -> dict:
     """Runs every (N, seed, init) fine-tuning of the experiment; returns the summary and table."""
@@ -68,7 +66,7 @@ def run_few_shot_experiment(config: FewShotConfig) -> dict:
     done = {(r["examples"], r["seed"], r["init"]) for r in rows}
     for n in config.examples:
         for seed in config.seeds:
-            for init in INITS:
+            for init in config.inits:
                 if (n, seed, init) in done:
                     continue
                 row = dict(_one_run(config, train, test, label_names, n, seed, init), settings=settings)
@@ -135,7 +133,7 @@ def _one_run(config, train, test, label_names, n, seed, init):
 def _settings_digest(config):
     """A digest of every setting that changes a run's result (not the grid, name or verbosity)."""
     fields = {k: v for k, v in dataclasses.asdict(config).items()
-              if k not in ("name", "output_dir", "examples", "seeds", "verbose")}
+              if k not in ("name", "output_dir", "examples", "seeds", "inits", "verbose")}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
