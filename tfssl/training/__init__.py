@@ -16,6 +16,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "run_causal_lm_pretraining": "tfssl.training.causal_lm_pretraining",
     "run_finetuning": "tfssl.training.finetuning",
     "run_few_shot_experiment": "tfssl.training.few_shot_experiment",
+    "run_pretraining_comparison": "tfssl.training.pretraining_comparison",
     "ResumableFit": "tfssl.training.resumable_fit",
     "BestCheckpoint": "tfssl.training.best_checkpoint",
     "TrainingCurves": "tfssl.training.callbacks",

