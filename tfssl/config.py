@@ -111,7 +111,10 @@ class ContrastivePretrainConfig(StepFields, OptimizerFields, ModelFields, Corpus
     tokenizer_dir: Optional[str] = None
     vocabulary_size: int = 8192
     lowercase: bool = True
-    # Unsupervised data: sentences of min_words to max_words split out of the corpus documents.
+    # Unsupervised data: sentences of min_words to max_words split out of the corpus documents, and out of
+    # extra_sentences: more unlabelled sources ("PATH_OR_GLOB[:COLUMN]", a text per line or table row) whose
+    # sentences widen the pool beyond the pretraining corpus (e.g. the text of the task you will embed).
+    extra_sentences: Tuple[str, ...] = ()
     min_words: int = 3
     max_words: int = 64
     # Supervised data.

@@ -205,3 +205,24 @@ def test_all_layers_mean_pooling_averages_embeddings_and_every_block():
     average = np.mean([s.numpy() for s in states], axis=0)
     mask = f["padding_mask"][:, :, None].astype("float32")
     np.testing.assert_allclose(embedded, (average * mask).sum(1) / mask.sum(1), atol=1e-5)
+
+
+def test_extra_sentences_widen_the_unsupervised_pool(tmp_path, vocab_dir):
+    from tests.data_locations import excerpt
+    from tests.helpers import copy_sotu_speeches
+    from tfssl.config import ContrastivePretrainConfig
+    from tfssl.training.contrastive_pretraining import ContrastiveDriver
+
+    corpus = copy_sotu_speeches(tmp_path / "corpus", count=2)
+    counts = []
+    for extra in ((), (f"{excerpt('sst2', 'train.tsv')}:sentence",)):
+        driver = ContrastiveDriver(ContrastivePretrainConfig(
+            corpus=str(corpus), init_from=None, tokenizer_dir=vocab_dir, extra_sentences=extra,
+            batch_size=8, output_dir=str(tmp_path / "runs"), name=f"pool-{len(extra)}", verbose=0))
+        driver.check()
+        driver.start()
+        driver.load_data()
+        counts.append(driver.num_examples)
+    sst2_sentences = sum(1 for line in open(excerpt("sst2", "train.tsv"), encoding="utf-8").readlines()[1:]
+                         if len(line.split("\t")[0].split()) >= 3)
+    assert counts[1] - counts[0] >= 0.9 * sst2_sentences > 0, (counts, sst2_sentences)

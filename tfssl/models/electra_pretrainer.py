@@ -30,6 +30,8 @@ from tfssl.layers.masked_lm_head import MaskedLMHead
 from tfssl.layers.replaced_token_head import ReplacedTokenHead
 from tfssl.losses.token_cross_entropy import token_cross_entropy
 from tfssl.metrics.token_accuracy import TokenAccuracy
+from tfssl.models.encoder_backbone import EncoderBackbone
+from tfssl.models.masked_lm_pretrainer import masked_lm_preprocessor
 from tfssl.models.task import Task, encoder_features
 from tfssl.models.token_sampling import softmax_sample
 
@@ -101,8 +103,6 @@ class ElectraPretrainer(Task):
         settings = {k: getattr(backbone, k) for k in (
             "vocabulary_size", "max_sequence_length", "num_segments", "dropout", "activation", "layer_norm_epsilon",
             "norm_first", "initializer_range", "position_initializer", "rotary")}
-        from tfssl.models.encoder_backbone import EncoderBackbone
-
         self.generator = EncoderBackbone(**settings, **self.generator_config,
                                          embedding_dim=backbone.token_embedding_dim,
                                          shared_embeddings=backbone.embeddings, name="generator")
@@ -129,9 +129,6 @@ class ElectraPretrainer(Task):
         """The `tfssl pretrain electra` model by name: the preset's encoder as the discriminator, a generator
         `generator_size` times as wide, and a `MaskedLMPreprocessor` (so `fit` takes raw documents). Arguments
         as `MaskedLMPretrainer.from_preset`."""
-        from tfssl.models.encoder_backbone import EncoderBackbone
-        from tfssl.models.masked_lm_pretrainer import masked_lm_preprocessor
-
         preprocessor = masked_lm_preprocessor(vocabulary, tokenizer, sequence_length, lowercase, seed,
                                               preprocessor_kwargs)
         backbone = EncoderBackbone.from_preset(preset, vocabulary_size=preprocessor.tokenizer.vocabulary_size,
@@ -161,7 +158,9 @@ class ElectraPretrainer(Task):
                 "replaced_logits": self.replaced_token_head(sequence)}
 
     def sample(self, generator_logits):
-        """One token per slot from the generator's softmax: (batch, slots, vocabulary_size) -> (batch, slots)."""
+        """One token per slot from the generator's softmax: (batch, slots, vocabulary_size) -> (batch, slots).
+        Under a strategy every replica draws its uniforms from the same seed state (its logits, so its draws,
+        differ); the state advances every step and is kept in step backups, so a resumed run draws the same."""
         logits = tf.stop_gradient(generator_logits)
         shape = tf.shape(logits)
         flat = tf.reshape(logits, [-1, shape[-1]])  # (batch * slots, vocabulary_size)

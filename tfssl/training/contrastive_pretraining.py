@@ -74,8 +74,13 @@ class ContrastiveDriver(Driver):
             documents = load_corpus(config.corpus, config.text_column, config.text_format, config.on_decode_error,
                                     stats=CorpusStats())
             documents, _ = split_documents(documents, config.held_out_fraction, config.seed)
+            for source in config.extra_sentences if config.mode == "unsupervised" else ():
+                path, _, column = source.partition(":")
+                documents = documents + load_corpus(path, column or config.text_column, "lines",
+                                                    config.on_decode_error, stats=CorpusStats())
         self.tokenizer = prepare_tokenizer(config, self.directory.path, [d.text for d in documents] if documents else [])
         self.make_batches, examples = _training_data(config, self.tokenizer, documents)
+        self.num_examples = examples
         self.pooling = config.eval_pooling or {"cls_mlp": "cls", "mean_mlp": "mean"}.get(config.pooling, config.pooling)
         self.epochs, self.steps_per_epoch = -(-config.steps // config.eval_every_steps), config.eval_every_steps
         self.save_freq = config.save_freq or config.eval_every_steps
