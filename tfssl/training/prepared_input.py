@@ -40,12 +40,16 @@ def prepared_corpus(config, run_dir) -> PreparedDataset:
             # A resumed run whose cached preparation is gone: prepare again with the vocabulary it trained.
             vocabulary = earlier
             directory = os.path.join(config.output_dir, CACHE, _cache_key(config, vocabulary))
-        prepare_corpus(
-            config.corpus, directory, text_column=config.text_column, text_format=config.text_format,
-            on_decode_error=config.on_decode_error, tokenizer_dir=vocabulary, vocabulary_size=config.vocabulary_size,
-            lowercase=config.lowercase, sequence_length=config.sequence_length,
-            held_out_fraction=config.held_out_fraction, seed=config.seed, show_progress=config.verbose > 0,
-            log=lambda message: log(config, message))
+        # The key holds the vocabulary's hash: a cached preparation made with the same vocabulary from another
+        # directory (a run's tokenizer/ copy) is reused, not refused for its other path.
+        reusable = vocabulary and is_prepared_directory(directory) and _same_vocabulary(directory, vocabulary)
+        if not reusable:
+            prepare_corpus(
+                config.corpus, directory, text_column=config.text_column, text_format=config.text_format,
+                on_decode_error=config.on_decode_error, tokenizer_dir=vocabulary, vocabulary_size=config.vocabulary_size,
+                lowercase=config.lowercase, sequence_length=config.sequence_length,
+                held_out_fraction=config.held_out_fraction, seed=config.seed, show_progress=config.verbose > 0,
+                log=lambda message: log(config, message))
     prepared = PreparedDataset(directory)
     if prepared.layout != "masked":
         raise ConfigError(f"{directory} holds causal-LM windows (tfssl prepare --layout=causal), for `pretrain clm`; "
