@@ -6,9 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "causal_lm_throughput.py")
 
 
+@pytest.mark.slow  # 17 s; the accelerator suite's test times causal-LM steps (suite time)
 def test_benchmark_prints_json():
     proc = subprocess.run(
         [sys.executable, SCRIPT, "--preset=tiny", "--vocabulary-size=300", "--batch-size=4", "--sequence-length=16",

@@ -5,9 +5,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "contrastive_throughput.py")
 
 
+@pytest.mark.slow  # 29 s; the accelerator suite's test runs SimCSE steps through the same code (suite time)
 def test_benchmark_prints_json():
     proc = subprocess.run(
         [sys.executable, SCRIPT, "--preset=tiny", "--vocabulary-size=500", "--batch-size=8", "--sequence-length=16",

@@ -5,9 +5,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "fault_tolerance_cost.py")
 
 
+@pytest.mark.slow  # 15 s (suite time)
 def test_benchmark_prints_json():
     proc = subprocess.run(
         [sys.executable, SCRIPT, "--preset=tiny", "--vocabulary-size=300", "--batch-size=8", "--sequence-length=16",

@@ -74,6 +74,7 @@ def test_sts_dev_spearman_of_the_export(export):
     assert scores["pairs"] == 400 and scores["spearman"] > 0.85, scores
 
 
+@pytest.mark.slow  # 26 s; the export itself is checked above (suite time)
 def test_the_serving_benchmark_runs_on_the_export(export):
     """benchmarks/serving_throughput.py on this export, shortened (16 sentences, one round): the JSON it promises,
     and its own check that the export gives sentence-transformers' vectors."""

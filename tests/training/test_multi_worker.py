@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.helpers import FRESH_ENV
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -122,6 +124,7 @@ def test_multi_worker_pretraining_without_a_shared_vocabulary_is_refused(tmp_pat
     assert "needs one vocabulary for all workers" in launched.stdout and "--tokenizer_dir" in launched.stdout
 
 
+@pytest.mark.slow  # 60 s; two-worker masked LM stays in the default suite (suite time)
 def test_launch_runs_generative_contrastive_and_fine_tuning_on_two_workers(tmp_path, vocab_dir):
     """GPT pretraining (from a causal prepared directory: one SentencePiece vocabulary, each worker reading its
     own windows), unsupervised SimCSE from a tiny encoder and fine-tuning it all train under `tfssl launch`, with
