@@ -320,7 +320,8 @@ class CompareConfig(CorpusFields, FieldGroups):
     Objectives: "mlm", "electra" (replaced-token detection), "mlm+simcse" (the masked-LM encoder continued with
     unsupervised SimCSE). The causal LM is left out: its decoder sees only the left context, so as a sentence
     encoder or classifier it would be measured on a task it was not built for.
-    `labeled_sets`: "bbc_news" (embedded) or "TRAIN_FILE[:TEST_FILE[:TEXT_COLUMN[:LABEL_COLUMN]]]" (sets apart by commas).
+    `labeled_sets`: "bbc_news" (embedded) or "TRAIN_FILE[:TEST_FILE[:TEXT_COLUMN[:LABEL_COLUMN]]]", sets apart
+    by commas.
     """
 
     name: str = "compare"
@@ -358,7 +359,8 @@ class CompareConfig(CorpusFields, FieldGroups):
             raise ConfigError(f"objectives must be some of {', '.join(allowed)}; got {self.objectives}. (The causal "
                               "LM is not compared: its left-to-right decoder is not a sentence encoder.)")
         if not self.labeled_sets:
-            raise ConfigError("labeled_sets must name at least one labelled set (bbc_news, or TRAIN[:TEST[:TEXT_COLUMN[:LABEL_COLUMN]]]).")
+            raise ConfigError("labeled_sets must name at least one labelled set (bbc_news, or "
+                              "TRAIN[:TEST[:TEXT_COLUMN[:LABEL_COLUMN]]]).")
         if not self.seeds or not self.examples or any(n <= 0 for n in self.examples):
             raise ConfigError("seeds and examples must be non-empty, examples counts > 0 (full_data covers 'all').")
         if self.budget_minutes is not None and self.budget_minutes <= 0:

@@ -43,7 +43,8 @@ def test_directory_without_config(tmp_path):
 def test_unsupported_architecture(copy):
     config = json.loads((copy / "config.json").read_text())
     (copy / "config.json").write_text(json.dumps(dict(config, model_type="xlnet")))
-    with pytest.raises(CheckpointError, match="'xlnet' is not supported; tfssl converts bert, distilbert, electra, gpt2, roberta"):
+    with pytest.raises(CheckpointError,
+                       match="'xlnet' is not supported; tfssl converts bert, distilbert, electra, gpt2, roberta"):
         load_hf_model(copy)
 
 
