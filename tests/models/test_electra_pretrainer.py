@@ -45,7 +45,7 @@ def test_sampling_replaces_tokens_and_the_labels_follow_the_samples():
     loss = model.compute_loss(x, y, out, w)
     assert float(model.replaced_fraction.result()) == pytest.approx(replaced.sum() / x["padding_mask"].numpy().sum())
     generator, detection = model.generator_loss_tracker.result(), model.replaced_loss_tracker.result()
-    assert float(loss) == pytest.approx(float(generator) + 50.0 * float(detection), rel=1e-5)
+    assert float(loss) == pytest.approx(float(generator) + 10.0 * float(detection), rel=1e-5)
     assert positions.shape == sampled.shape
 
 

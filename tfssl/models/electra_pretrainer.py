@@ -83,14 +83,15 @@ class ElectraPretrainer(Task):
     generator: the generator's sizes, `{num_layers, num_heads, hidden_dim, intermediate_dim}` (None:
         `generator_sizes(backbone, 0.5)`); its other settings are the discriminator's.
     preprocessor: optional `MaskedLMPreprocessor`; with one, `fit` takes raw documents.
-    replaced_token_weight: weight of the replaced-token detection loss (the paper's lambda, 50).
+    replaced_token_weight: weight of the replaced-token detection loss (the paper's lambda is 50; 10 did better
+        on a dev split at tfssl's CPU budgets, see the README's "ELECTRA").
     seed: seed of the replacement sampling.
     """
 
     nested_objects = ("backbone", "preprocessor")
     compile_defaults = {"learning_rate": 1e-3, "warmup_steps": 100, "total_steps": 10_000, "weight_decay": 0.01}
 
-    def __init__(self, backbone, generator=None, preprocessor=None, replaced_token_weight=50.0, seed=None, **kwargs):
+    def __init__(self, backbone, generator=None, preprocessor=None, replaced_token_weight=10.0, seed=None, **kwargs):
         super().__init__(backbone, preprocessor, **kwargs)
         if not replaced_token_weight > 0:
             raise ValueError(f"replaced_token_weight must be > 0, got {replaced_token_weight}: without the "
@@ -125,7 +126,7 @@ class ElectraPretrainer(Task):
 
     @classmethod
     def from_preset(cls, preset, vocabulary=None, tokenizer=None, sequence_length=128, lowercase=True, seed=0,
-                    preprocessor_kwargs=None, generator_size=0.5, replaced_token_weight=50.0, **backbone_overrides):
+                    preprocessor_kwargs=None, generator_size=0.5, replaced_token_weight=10.0, **backbone_overrides):
         """The `tfssl pretrain electra` model by name: the preset's encoder as the discriminator, a generator
         `generator_size` times as wide, and a `MaskedLMPreprocessor` (so `fit` takes raw documents). Arguments
         as `MaskedLMPretrainer.from_preset`."""
