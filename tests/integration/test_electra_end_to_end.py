@@ -33,7 +33,8 @@ def test_run_learns_and_reports_the_detection_baseline(electra_run):
     held = result["held_out"]
     assert held["original_baseline_accuracy"] == pytest.approx(1 - held["replaced_fraction"])
     assert 0.05 < held["replaced_fraction"] < 0.2  # 15% masked, nearly all replaced by an early generator
-    assert held["masked_accuracy"] > held["most_frequent_token_accuracy"], held
+    # The generator learned at least the token frequencies (a uniform guess over the vocabulary: ln |V|).
+    assert held["generator_loss"] < np.log(2000) - 1.0, held
     # 80 steps teach the detector the replaced share (its loss is near that share's entropy, far below a coin's
     # ln 2); going beyond it takes thousands of steps (README, "ELECTRA": 0.314 against 0.346 after 3,120).
     f = held["replaced_fraction"]
