@@ -8,7 +8,7 @@ from tests.helpers import copy_sotu_speeches
 
 
 def test_compare_pretrains_every_objective_and_writes_table_results_and_plot(tmp_path, cli):
-    corpus = copy_sotu_speeches(tmp_path / "corpus", count=3)
+    corpus = copy_sotu_speeches(tmp_path / "corpus", count=8)  # SimCSE needs a batch (64) of sentences
     out = cli("experiment", "compare", f"--corpus={corpus}", f"--output_dir={tmp_path / 'runs'}", "--name=cmp",
               "--vocabulary_size=600", "--sequence_length=32", "--epochs=1", "--steps_per_epoch=6",
               "--simcse_steps=4", f"--labeled_sets={excerpt('sst2', 'train.tsv')}::sentence", "--examples=24",
