@@ -77,3 +77,23 @@ def test_every_driver_takes_a_precision_and_names_the_choices(kind):
     assert load_config(CONFIG_KINDS[kind], overrides=["--precision=mixed_bfloat16"]).precision == "mixed_bfloat16"
     with pytest.raises(ConfigError, match="precision must be one of float32, mixed_bfloat16, mixed_float16, auto"):
         load_config(CONFIG_KINDS[kind], overrides=["--precision=bf16"])
+
+
+def test_simcse_negatives_queue_defaults_by_mode():
+    """Unsupervised SimCSE trains with a MoCo queue unless told otherwise; supervised pairs and `symmetric` use
+    in-batch negatives; a queue with `symmetric` is refused before any work."""
+    from tfssl.config import UNSUPERVISED_QUEUE_SIZE, ContrastivePretrainConfig
+
+    def queue(*overrides):
+        return load_config(ContrastivePretrainConfig, overrides=list(overrides)).negatives_queue_size()
+
+    assert queue() == UNSUPERVISED_QUEUE_SIZE == 1024
+    assert queue("--queue_size=0") == 0
+    assert queue("--queue_size=64") == 64
+    assert queue("--symmetric=true") == 0
+    assert queue("--mode=supervised", "--pairs_file=pairs.csv") == 0
+    assert queue("--mode=supervised", "--pairs_file=pairs.csv", "--queue_size=256") == 256
+    with pytest.raises(ConfigError, match="symmetric=true is not defined with a MoCo queue"):
+        load_config(ContrastivePretrainConfig, overrides=["--queue_size=64", "--symmetric=true"])
+    with pytest.raises(ConfigError, match="queue_size must be >= 0"):
+        load_config(ContrastivePretrainConfig, overrides=["--queue_size=-1"])

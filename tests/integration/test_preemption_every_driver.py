@@ -47,7 +47,7 @@ def command(driver, name, root, corpus):
                 "--batch_size=8", "--steps=30", "--eval_every_steps=10", "--held_out_fraction=0.25",
                 "--warmup_steps=5", "--num_samples=1", "--sample_tokens=4", *TINY],
         "simcse": ["pretrain", "simcse", f"--corpus={corpus}", encoder, "--sequence_length=32", "--batch_size=8",
-                   "--steps=30", "--eval_every_steps=10", "--dropout=0.1"],
+                   "--steps=30", "--eval_every_steps=10", "--dropout=0.1", "--queue_size=16"],  # MoCo, as by default
         "electra": ["pretrain", "electra", f"--corpus={corpus}", vocabulary, "--sequence_length=32", "--batch_size=8",
                     "--epochs=3", "--steps_per_epoch=10", *TINY],
         "finetune": ["finetune", encoder, f"--train_file={excerpt('sst2', 'train.tsv')}",

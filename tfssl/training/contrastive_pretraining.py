@@ -106,7 +106,7 @@ class ContrastiveDriver(Driver):
         model = ContrastivePretrainer(
             with_dropout(backbone, config.dropout), pooling=config.pooling, temperature=config.temperature,
             symmetric=config.symmetric, hard_negative_weight=config.hard_negative_weight,
-            queue_size=config.queue_size, momentum=config.momentum)
+            queue_size=config.negatives_queue_size(), momentum=config.momentum)
         model.build()
         if config.freeze_token_embeddings:
             model.backbone.token_embedding.trainable = False
@@ -126,8 +126,8 @@ class ContrastiveDriver(Driver):
                   for name, pairs in self.sts_sets.items()}
         for name, figures in scores.items():
             self.log(f"Trained encoder on {name}: Spearman {100 * figures['spearman']:.2f}")
-        return {"pooling": self.pooling, "sts_before": self.before, "sts_before_mean_pooled": self.before_mean,
-                "sts": scores}
+        return {"pooling": self.pooling, "queue_size": self.config.negatives_queue_size(), "sts_before": self.before,
+                "sts_before_mean_pooled": self.before_mean, "sts": scores}
 
     def export(self):
         return export_sentence_embedder(self.embedder, os.path.join(self.config.export_dir, self.config.name),
