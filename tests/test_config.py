@@ -79,9 +79,9 @@ def test_every_driver_takes_a_precision_and_names_the_choices(kind):
         load_config(CONFIG_KINDS[kind], overrides=["--precision=bf16"])
 
 
-def test_simcse_negatives_queue_defaults_by_mode():
-    """Unsupervised SimCSE trains with a MoCo queue unless told otherwise; supervised pairs and `symmetric` use
-    in-batch negatives; a queue with `symmetric` is refused before any work."""
+def test_simcse_negatives_queue_and_temperature_defaults_by_mode():
+    """Unsupervised SimCSE trains with a MoCo queue at temperature 0.05 unless told otherwise; supervised pairs and
+    `symmetric` use in-batch negatives at 0.1; a queue with `symmetric` is refused before any work."""
     from tfssl.config import UNSUPERVISED_QUEUE_SIZE, ContrastivePretrainConfig
 
     def queue(*overrides):
@@ -93,6 +93,15 @@ def test_simcse_negatives_queue_defaults_by_mode():
     assert queue("--symmetric=true") == 0
     assert queue("--mode=supervised", "--pairs_file=pairs.csv") == 0
     assert queue("--mode=supervised", "--pairs_file=pairs.csv", "--queue_size=256") == 256
+
+    def temperature(*overrides):
+        return load_config(ContrastivePretrainConfig, overrides=list(overrides)).contrastive_temperature()
+
+    assert temperature() == 0.05 and temperature("--queue_size=0") == 0.1  # each picked for its negatives
+    assert temperature("--mode=supervised", "--pairs_file=pairs.csv") == 0.1
+    assert temperature("--temperature=0.2") == temperature("--queue_size=0", "--temperature=0.2") == 0.2
+    with pytest.raises(ConfigError, match="temperature must be > 0"):
+        load_config(ContrastivePretrainConfig, overrides=["--temperature=0"])
     with pytest.raises(ConfigError, match="symmetric=true is not defined with a MoCo queue"):
         load_config(ContrastivePretrainConfig, overrides=["--queue_size=64", "--symmetric=true"])
     with pytest.raises(ConfigError, match="queue_size must be >= 0"):

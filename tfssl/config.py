@@ -15,8 +15,10 @@ from tfssl.config_fields import (AccumulationFields, ConfigError, CorpusFields, 
                                  LabeledDataFields, ModelFields, OptimizerFields, PRECISIONS, RunFields, StepFields,
                                  check_at_least_one, check_choices)
 
-# Unsupervised SimCSE's MoCo queue when `queue_size` is left unset (README, "Design choices").
+# Unsupervised SimCSE's MoCo queue when `queue_size` is left unset, and the temperatures when `temperature` is
+# (README, "Design choices").
 UNSUPERVISED_QUEUE_SIZE = 1024
+IN_BATCH_TEMPERATURE, MOCO_TEMPERATURE = 0.1, 0.05
 
 
 @dataclasses.dataclass
@@ -133,7 +135,8 @@ class ContrastivePretrainConfig(StepFields, OptimizerFields, ModelFields, Corpus
     # The defaults were picked on STS-B dev (README, "Design choices").
     pooling: str = "mean_mlp"
     eval_pooling: Optional[str] = "all_layers_mean"
-    temperature: float = 0.1
+    # None: 0.1 with in-batch negatives, 0.05 with a MoCo queue (each picked on STS-B dev for its negatives).
+    temperature: Optional[float] = None
     symmetric: bool = False
     hard_negative_weight: float = 0.0
     # MoCo negatives (He et al. 2020): a momentum key encoder + a queue of the last queue_size keys; 0: in-batch
@@ -163,7 +166,7 @@ class ContrastivePretrainConfig(StepFields, OptimizerFields, ModelFields, Corpus
         check_at_least_one(self, ("vocabulary_size",))
         if self.sequence_length < 4:
             raise ConfigError(f"sequence_length={self.sequence_length} is too short; use at least 4.")
-        if self.temperature <= 0:
+        if self.temperature is not None and self.temperature <= 0:
             raise ConfigError(f"temperature must be > 0, got {self.temperature}.")
         if not 0 <= self.momentum < 1:
             raise ConfigError(f"momentum must be in [0, 1); got {self.momentum}.")
@@ -183,6 +186,12 @@ class ContrastivePretrainConfig(StepFields, OptimizerFields, ModelFields, Corpus
         if self.queue_size is not None:
             return self.queue_size
         return UNSUPERVISED_QUEUE_SIZE if self.mode == "unsupervised" and not self.symmetric else 0
+
+    def contrastive_temperature(self):
+        """The InfoNCE temperature this run trains with: `temperature`, or its negatives' default when None."""
+        if self.temperature is not None:
+            return self.temperature
+        return MOCO_TEMPERATURE if self.negatives_queue_size() else IN_BATCH_TEMPERATURE
 
 
 @dataclasses.dataclass

@@ -104,7 +104,7 @@ class ContrastiveDriver(Driver):
             self.log(f"Starting encoder on {name}: Spearman {100 * self.before[name]['spearman']:.2f} ({pooling}), "
                      f"{100 * self.before_mean[name]['spearman']:.2f} (mean)")
         model = ContrastivePretrainer(
-            with_dropout(backbone, config.dropout), pooling=config.pooling, temperature=config.temperature,
+            with_dropout(backbone, config.dropout), pooling=config.pooling, temperature=config.contrastive_temperature(),
             symmetric=config.symmetric, hard_negative_weight=config.hard_negative_weight,
             queue_size=config.negatives_queue_size(), momentum=config.momentum)
         model.build()
@@ -126,7 +126,8 @@ class ContrastiveDriver(Driver):
                   for name, pairs in self.sts_sets.items()}
         for name, figures in scores.items():
             self.log(f"Trained encoder on {name}: Spearman {100 * figures['spearman']:.2f}")
-        return {"pooling": self.pooling, "queue_size": self.config.negatives_queue_size(), "sts_before": self.before,
+        return {"pooling": self.pooling, "queue_size": self.config.negatives_queue_size(),
+                "temperature": self.config.contrastive_temperature(), "sts_before": self.before,
                 "sts_before_mean_pooled": self.before_mean, "sts": scores}
 
     def export(self):
