@@ -116,8 +116,8 @@ def _few_shot_rows(config, directory, labeled_set, encoders):
 
 
 def _sts(config, encoder):
-    """`{"dev"|"test": evaluate_sts result}`: Spearman and the rest for an encoder's mean-pooled sentence
-    embeddings (its run's pooling), on the STS files given."""
+    """`{"dev"|"test": evaluate_sts result}`: Spearman and the rest for an encoder's sentence embeddings, pooled
+    as its run is read (mean for masked LM and ELECTRA, `eval_pooling` for SimCSE), on the STS files given."""
     from tfssl.data.sts_pairs import load_sts_pairs
     from tfssl.training.sts_scoring import sts_scores
 
